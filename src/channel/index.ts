@@ -1,0 +1,4 @@
+export * from './fees.js';
+export * from './open.js';
+export * from './rules.js';
+export * from './state.js';

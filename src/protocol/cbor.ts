@@ -1,0 +1,108 @@
+import { Decoder, Encoder } from 'cbor-x';
+import { bytesEqual } from './bytes.js';
+import { checkCborStructure, defaultShape, type CborShape } from './cbor-check.js';
+import { Status } from './status.js';
+
+/** What a Farthing CBOR value can be: the subset the structural check admits. */
+export type CborValue =
+  number | bigint | string | Uint8Array | CborValue[] | Map<CborKey, CborValue>;
+export type CborKey = number | bigint | string;
+
+// useTag259ForMaps and int64AsNumber are read by cbor-x at run time but missing from its types.
+type CborXOptions = ConstructorParameters<typeof Encoder>[0] & {
+  useTag259ForMaps?: boolean;
+  int64AsNumber?: boolean;
+};
+
+const encoderOptions: CborXOptions = {
+  useRecords: false,
+  mapsAsObjects: false,
+  tagUint8Array: false,
+  useTag259ForMaps: false,
+  variableMapSize: true,
+  pack: false,
+};
+const encoder = new Encoder(encoderOptions);
+
+const decoderOptions: CborXOptions = {
+  useRecords: false,
+  mapsAsObjects: false,
+  int64AsNumber: false,
+  // Decoded byte strings outlive the network buffer they came in; a view would pin it.
+  copyBuffers: true,
+};
+const decoder = new Decoder(decoderOptions);
+
+const INT32_LIMIT = 2 ** 32;
+
+/**
+ * cbor-x writes every bigint as a 9-byte integer and every number above 2^32 as a float; this
+ * maps values so that it emits shortest-form integers only, and refuses floats outright.
+ */
+function normalize(value: CborValue): unknown {
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) throw new TypeError(`not an integer: ${value}`);
+    return Math.abs(value) < INT32_LIMIT ? value : BigInt(value);
+  }
+  if (typeof value === 'bigint') {
+    if (value >= 2n ** 64n || value < -(2n ** 64n)) throw new RangeError('integer beyond 64 bits');
+    return value < BigInt(INT32_LIMIT) && value > -BigInt(INT32_LIMIT) ? Number(value) : value;
+  }
+  if (Array.isArray(value)) return value.map(normalize);
+  if (value instanceof Map) {
+    const out = new Map<unknown, unknown>();
+    for (const [k, v] of value) out.set(normalize(k), normalize(v));
+    return out;
+  }
+  return value;
+}
+
+/** Encodes a value in deterministic form (shortest integers, definite lengths, no tags). */
+export function encodeCbor(value: CborValue): Uint8Array {
+  const out = encoder.encode(normalize(value));
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}
+
+export type StrictDecode =
+  | { ok: true; value: CborValue }
+  | {
+      ok: false;
+      status: typeof Status.MESSAGE_TOO_LARGE | typeof Status.MESSAGE_MALFORMED;
+      reason: string;
+    };
+
+/**
+ * Decodes untrusted bytes: size cap first, then the structural check, only then cbor-x, and
+ * finally re-encoding, which must reproduce the input exactly (one value, one encoding).
+ */
+export function decodeCborStrict(
+  bytes: Uint8Array,
+  maxBytes: number,
+  shape: CborShape = defaultShape,
+): StrictDecode {
+  if (bytes.length > maxBytes) {
+    return {
+      ok: false,
+      status: Status.MESSAGE_TOO_LARGE,
+      reason: `${bytes.length} > ${maxBytes} bytes`,
+    };
+  }
+  const check = checkCborStructure(bytes, shape);
+  if (!check.ok) return { ok: false, status: Status.MESSAGE_MALFORMED, reason: check.reason };
+  let value: CborValue;
+  try {
+    value = decoder.decode(bytes) as CborValue;
+  } catch (error) {
+    return { ok: false, status: Status.MESSAGE_MALFORMED, reason: `decoder: ${String(error)}` };
+  }
+  let again: Uint8Array;
+  try {
+    again = encodeCbor(value);
+  } catch (error) {
+    return { ok: false, status: Status.MESSAGE_MALFORMED, reason: `re-encode: ${String(error)}` };
+  }
+  if (!bytesEqual(again, bytes)) {
+    return { ok: false, status: Status.MESSAGE_MALFORMED, reason: 'not in deterministic encoding' };
+  }
+  return { ok: true, value };
+}
