@@ -1,0 +1,382 @@
+import { FarthingError } from '../errors.js';
+import { fromHex, toHex } from '../protocol/bytes.js';
+import { encodeMessage } from '../protocol/codec.js';
+import type { SignFn } from '../protocol/cose.js';
+import { Limits } from '../protocol/limits.js';
+import {
+  MessageType,
+  type Ack,
+  type CloseReceipt,
+  type Receipt,
+  type Rejection,
+} from '../protocol/messages.js';
+import { Status } from '../protocol/status.js';
+import { Emitter } from './emitter.js';
+import { RequestRefusedError } from './errors.js';
+import { PendingRequest } from './pending.js';
+import { checkPrice, owedFor, type Price } from './price.js';
+import type { PersistedChannel } from './state-store.js';
+
+export interface ChannelEvents extends Record<string, unknown[]> {
+  ack: [Ack];
+  receipt: [Receipt];
+  rejection: [Rejection];
+  closed: [CloseReceipt];
+}
+
+/** What the channel needs from its device: publishing, persisting and request timing. */
+export interface ChannelHost {
+  readonly sign: SignFn;
+  publish(payload: Uint8Array): void;
+  persist(): Promise<void>;
+  readonly resendMs: number;
+  readonly timeoutMs: number;
+}
+
+export interface VoucherSent {
+  seq: number;
+  amountBaseUnits: bigint;
+}
+
+/** Statuses after which the same voucher is worth sending again later. */
+const RETRYABLE: ReadonlySet<number> = new Set([
+  Status.HUB_BUSY,
+  Status.HUB_FAILURE,
+  Status.RATE_LIMITED,
+]);
+
+/**
+ * One open channel, device side: accrues usage at its price, signs cumulative vouchers with a
+ * strictly increasing seq, and tracks what the hub has acknowledged (plain Ack) and receipted
+ * (hub-signed Receipt).
+ */
+export class DeviceChannel extends Emitter<ChannelEvents> {
+  readonly channelId: Uint8Array;
+  readonly channelIdHex: string;
+  readonly payeeId: string;
+  readonly asset: string;
+  readonly expiresAtUnixS: number;
+  readonly feeBasisPoints: number;
+  readonly nonce: Uint8Array;
+  private readonly price: Price;
+  /** Base units paid directly with payBaseUnits, on top of what usage at the price owes. */
+  private directBaseUnits: bigint;
+  capacityBaseUnits: bigint;
+  usageUnits: bigint;
+  seq: number;
+  amountBaseUnits: bigint;
+  ackedSeq = 0;
+  ackedAmountBaseUnits = 0n;
+  receiptedSeq = 0;
+  receiptedAmountBaseUnits = 0n;
+  status: 'open' | 'closed';
+  closeReceipt: CloseReceipt | undefined;
+  private lastVoucher: Uint8Array | undefined;
+  private readonly ackWaiters: {
+    seq: number;
+    resolve: (v: VoucherSent) => void;
+    reject: (e: Error) => void;
+  }[] = [];
+  private topUpRequest: { capacity: bigint; pending: PendingRequest<Receipt> } | undefined;
+  private receiptRequest: PendingRequest<Receipt> | undefined;
+  private closeRequest: PendingRequest<CloseReceipt> | undefined;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly host: ChannelHost,
+    persisted: PersistedChannel,
+  ) {
+    super();
+    this.channelIdHex = persisted.channelIdHex;
+    this.channelId = fromHex(persisted.channelIdHex);
+    this.nonce = fromHex(persisted.nonceHex);
+    this.payeeId = persisted.payeeId;
+    this.asset = persisted.asset;
+    this.expiresAtUnixS = persisted.expiresAtUnixS;
+    this.feeBasisPoints = persisted.feeBasisPoints;
+    this.capacityBaseUnits = BigInt(persisted.capacityBaseUnits);
+    this.price = {
+      baseUnits: BigInt(persisted.priceBaseUnits),
+      perUnits: BigInt(persisted.pricePerUnits),
+    };
+    checkPrice(this.price);
+    this.usageUnits = BigInt(persisted.usageUnits);
+    this.directBaseUnits = BigInt(persisted.directBaseUnits);
+    this.seq = persisted.seq;
+    this.amountBaseUnits = BigInt(persisted.amountBaseUnits);
+    this.lastVoucher =
+      persisted.lastVoucherHex === '' ? undefined : fromHex(persisted.lastVoucherHex);
+    this.status = persisted.status;
+  }
+
+  toPersisted(): PersistedChannel {
+    return {
+      channelIdHex: this.channelIdHex,
+      nonceHex: toHex(this.nonce),
+      payeeId: this.payeeId,
+      asset: this.asset,
+      capacityBaseUnits: this.capacityBaseUnits.toString(),
+      expiresAtUnixS: this.expiresAtUnixS,
+      feeBasisPoints: this.feeBasisPoints,
+      priceBaseUnits: this.price.baseUnits.toString(),
+      pricePerUnits: this.price.perUnits.toString(),
+      usageUnits: this.usageUnits.toString(),
+      directBaseUnits: this.directBaseUnits.toString(),
+      seq: this.seq,
+      amountBaseUnits: this.amountBaseUnits.toString(),
+      lastVoucherHex: this.lastVoucher === undefined ? '' : toHex(this.lastVoucher),
+      status: this.status,
+    };
+  }
+
+  /**
+   * Records `usageUnits` more usage and, if that makes at least one more whole base unit owed,
+   * signs and sends a voucher for the new cumulative amount. Resolves once the voucher is
+   * persisted and handed to the broker (not when the hub acknowledges it: see whenAcked).
+   */
+  async pay(usageUnits: bigint | number): Promise<VoucherSent | undefined> {
+    const usage = typeof usageUnits === 'number' ? BigInt(usageUnits) : usageUnits;
+    if (usage < 0n) throw new RangeError('usage cannot be negative');
+    const usageTotal = this.usageUnits + usage;
+    const owed = this.directBaseUnits + owedFor(usageTotal, this.price);
+    if (owed > this.capacityBaseUnits) {
+      throw new RangeError(
+        `payment would exceed the channel capacity (${owed} > ${this.capacityBaseUnits}); top up first`,
+      );
+    }
+    this.usageUnits = usageTotal;
+    if (owed === this.amountBaseUnits) {
+      await this.host.persist();
+      return undefined;
+    }
+    return this.sendVoucher(owed);
+  }
+
+  /** Pays a whole number of base units directly, bypassing the price. */
+  payBaseUnits(amountBaseUnits: bigint): Promise<VoucherSent> {
+    if (amountBaseUnits <= 0n) throw new RangeError('amount must be positive');
+    const owed = this.amountBaseUnits + amountBaseUnits;
+    if (owed > this.capacityBaseUnits)
+      throw new RangeError('payment would exceed the channel capacity; top up first');
+    this.directBaseUnits += amountBaseUnits;
+    return this.sendVoucher(owed);
+  }
+
+  private async sendVoucher(owedBaseUnits: bigint): Promise<VoucherSent> {
+    if (this.status !== 'open') throw new FarthingError('REQUEST_REFUSED', 'channel is closed');
+    if (this.seq >= Limits.maxSeq)
+      throw new RangeError('seq exhausted: close this channel and open another');
+    this.seq += 1;
+    this.amountBaseUnits = owedBaseUnits;
+    const bytes = encodeMessage(
+      {
+        type: MessageType.Voucher,
+        channelId: this.channelId,
+        seq: this.seq,
+        amountBaseUnits: owedBaseUnits,
+      },
+      this.host.sign,
+    );
+    this.lastVoucher = bytes;
+    const sent = { seq: this.seq, amountBaseUnits: owedBaseUnits };
+    // Persist before publishing: after a crash the device must not sign this seq again.
+    await this.host.persist();
+    this.host.publish(bytes);
+    return sent;
+  }
+
+  /** Re-sends the newest voucher (after a reconnect, a reboot or a HUB_BUSY). */
+  resendLatest(): void {
+    if (this.status === 'open' && this.lastVoucher !== undefined)
+      this.host.publish(this.lastVoucher);
+  }
+
+  /** Resolves when the hub has acknowledged (made durable) a voucher with at least this seq. */
+  whenAcked(seq: number = this.seq): Promise<VoucherSent> {
+    if (this.ackedSeq >= seq)
+      return Promise.resolve({ seq: this.ackedSeq, amountBaseUnits: this.ackedAmountBaseUnits });
+    return new Promise((resolve, reject) => this.ackWaiters.push({ seq, resolve, reject }));
+  }
+
+  /** Asks the hub to raise the capacity to `capacityBaseUnits` (a new total); resolves with its signed Receipt. */
+  topUp(capacityBaseUnits: bigint): Promise<Receipt> {
+    if (capacityBaseUnits <= this.capacityBaseUnits)
+      throw new RangeError('a top-up names a larger total capacity');
+    this.topUpRequest?.pending.reject(
+      new FarthingError('REQUEST_REFUSED', 'superseded by a newer top-up'),
+    );
+    const bytes = encodeMessage(
+      { type: MessageType.TopUp, channelId: this.channelId, capacityBaseUnits },
+      this.host.sign,
+    );
+    const pending = new PendingRequest<Receipt>(
+      'top-up',
+      () => this.host.publish(bytes),
+      this.host.resendMs,
+      this.host.timeoutMs,
+    );
+    this.topUpRequest = { capacity: capacityBaseUnits, pending };
+    return pending.promise;
+  }
+
+  /** Asks for a hub-signed Receipt of the newest durable voucher now. */
+  requestReceipt(): Promise<Receipt> {
+    if (this.receiptRequest === undefined || this.receiptRequest.done) {
+      const bytes = encodeMessage({ type: MessageType.ReceiptRequest, channelId: this.channelId });
+      this.receiptRequest = new PendingRequest<Receipt>(
+        'receipt request',
+        () => this.host.publish(bytes),
+        this.host.resendMs,
+        this.host.timeoutMs,
+      );
+    }
+    return this.receiptRequest.promise;
+  }
+
+  /** Closes the channel cooperatively; resolves with the hub-signed CloseReceipt. */
+  close(): Promise<CloseReceipt> {
+    if (this.closeReceipt !== undefined) return Promise.resolve(this.closeReceipt);
+    if (this.closeRequest === undefined || this.closeRequest.done) {
+      const bytes = encodeMessage(
+        { type: MessageType.CloseRequest, channelId: this.channelId },
+        this.host.sign,
+      );
+      // Re-send the newest voucher first, so the hub closes on everything the device owes.
+      this.resendLatest();
+      this.closeRequest = new PendingRequest<CloseReceipt>(
+        'close',
+        () => this.host.publish(bytes),
+        this.host.resendMs,
+        this.host.timeoutMs,
+      );
+    }
+    return this.closeRequest.promise;
+  }
+
+  /** An Ack (plain) from the hub. */
+  onAck(ack: Ack): void {
+    if (ack.seq > this.seq) return; // never sent by this device: ignore
+    if (ack.seq > this.ackedSeq) {
+      this.ackedSeq = ack.seq;
+      this.ackedAmountBaseUnits = ack.amountBaseUnits;
+    }
+    this.resolveAckWaiters();
+    this.emit('ack', ack);
+  }
+
+  /** A verified, hub-signed Receipt. */
+  onReceipt(receipt: Receipt): void {
+    if (receipt.seq <= this.seq && receipt.seq >= this.receiptedSeq) {
+      this.receiptedSeq = receipt.seq;
+      this.receiptedAmountBaseUnits = receipt.amountBaseUnits;
+      if (receipt.seq > this.ackedSeq) {
+        this.ackedSeq = receipt.seq;
+        this.ackedAmountBaseUnits = receipt.amountBaseUnits;
+      }
+    }
+    if (receipt.capacityBaseUnits > this.capacityBaseUnits)
+      this.capacityBaseUnits = receipt.capacityBaseUnits;
+    if (
+      this.topUpRequest !== undefined &&
+      receipt.capacityBaseUnits >= this.topUpRequest.capacity
+    ) {
+      this.topUpRequest.pending.resolve(receipt);
+      this.topUpRequest = undefined;
+      void this.host.persist();
+    }
+    this.receiptRequest?.resolve(receipt);
+    this.resolveAckWaiters();
+    this.emit('receipt', receipt);
+  }
+
+  onRejection(rejection: Rejection): void {
+    this.emit('rejection', rejection);
+    const refused = new RequestRefusedError(refusedWhat(rejection.refusedType), rejection.status);
+    switch (rejection.refusedType) {
+      case MessageType.Voucher:
+        if (RETRYABLE.has(rejection.status)) this.scheduleRetry();
+        else if (rejection.seq === this.seq) this.rejectAckWaiters(refused);
+        if (rejection.status === Status.CHANNEL_CLOSED) this.markClosedByHub();
+        return;
+      case MessageType.TopUp:
+        if (!RETRYABLE.has(rejection.status)) this.topUpRequest?.pending.reject(refused);
+        return;
+      case MessageType.ReceiptRequest:
+        if (!RETRYABLE.has(rejection.status)) this.receiptRequest?.reject(refused);
+        return;
+      case MessageType.CloseRequest:
+        if (!RETRYABLE.has(rejection.status)) this.closeRequest?.reject(refused);
+        return;
+    }
+  }
+
+  /** A verified CloseReceipt: the channel is over. */
+  onCloseReceipt(receipt: CloseReceipt): void {
+    this.closeReceipt = receipt;
+    this.status = 'closed';
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.closeRequest?.resolve(receipt);
+    this.topUpRequest?.pending.reject(new RequestRefusedError('top-up', Status.CHANNEL_CLOSED));
+    if (receipt.seq >= this.ackedSeq) {
+      this.ackedSeq = receipt.seq;
+      this.ackedAmountBaseUnits = receipt.amountBaseUnits;
+    }
+    this.resolveAckWaiters();
+    this.rejectAckWaiters(new RequestRefusedError('voucher', Status.CHANNEL_CLOSED));
+    void this.host.persist();
+    this.emit('closed', receipt);
+  }
+
+  private markClosedByHub(): void {
+    if (this.status === 'closed') return;
+    this.status = 'closed';
+    void this.host.persist();
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer !== undefined) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.resendLatest();
+    }, this.host.resendMs);
+  }
+
+  private resolveAckWaiters(): void {
+    for (let i = this.ackWaiters.length - 1; i >= 0; i--) {
+      const waiter = this.ackWaiters[i]!;
+      if (waiter.seq <= this.ackedSeq) {
+        this.ackWaiters.splice(i, 1);
+        waiter.resolve({ seq: this.ackedSeq, amountBaseUnits: this.ackedAmountBaseUnits });
+      }
+    }
+  }
+
+  private rejectAckWaiters(error: Error): void {
+    for (const waiter of this.ackWaiters.splice(0)) waiter.reject(error);
+  }
+
+  /** Stops timers (the device is shutting down). */
+  dispose(): void {
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    const stopped = new FarthingError('DEVICE_NOT_CONNECTED', 'device closed');
+    this.topUpRequest?.pending.reject(stopped);
+    this.receiptRequest?.reject(stopped);
+    this.closeRequest?.reject(stopped);
+    this.rejectAckWaiters(stopped);
+  }
+}
+
+function refusedWhat(type: number): string {
+  switch (type) {
+    case MessageType.Voucher:
+      return 'voucher';
+    case MessageType.TopUp:
+      return 'top-up';
+    case MessageType.CloseRequest:
+      return 'close';
+    case MessageType.ReceiptRequest:
+      return 'receipt request';
+    default:
+      return `message type ${type}`;
+  }
+}

@@ -1,0 +1,279 @@
+import type { Ledger } from '../ledger/types.js';
+import { decodeMessage } from '../protocol/codec.js';
+import { Limits } from '../protocol/limits.js';
+import { CloseReason, MessageType, type CloseReasonNumber } from '../protocol/messages.js';
+import { Status } from '../protocol/status.js';
+import { keyFromId, keyId, parseTopic, upWildcard } from '../protocol/topics.js';
+import type { KeyPair } from '../crypto/keys.js';
+import { signerFor } from '../crypto/keys.js';
+import { FarthingError } from '../errors.js';
+import { ChannelTable } from './channel-table.js';
+import { HubCounters } from './counters.js';
+import type { HubCore } from './core.js';
+import { GroupCommitter } from './group-commit.js';
+import { Lifecycle, type CloseOutcome } from './lifecycle.js';
+import {
+  systemClock,
+  silentLogger,
+  type BrokerPort,
+  type Clock,
+  type HubLogger,
+  type SignatureVerifier,
+} from './ports.js';
+import { reloadOpenChannels } from './recovery.js';
+import { Responder } from './responder.js';
+import { SerialQueue } from './serial-queue.js';
+import { Settlement, type SettlementRun } from './settlement.js';
+import { defaultHubSettings, type HubSettings } from './settings.js';
+import { VoucherIntake } from './voucher-intake.js';
+import { InlineVerifier } from './inline-verifier.js';
+
+export interface HubOptions {
+  keyPair: KeyPair;
+  ledger: Ledger;
+  broker: BrokerPort;
+  settings?: Partial<HubSettings>;
+  verifier?: SignatureVerifier;
+  clock?: Clock;
+  logger?: HubLogger;
+  /** Expected number of open channels, to size the table once. */
+  initialChannelSlots?: number;
+}
+
+/**
+ * The hub: takes device messages from the broker, keeps channels in memory, makes vouchers
+ * durable in group commits, answers with receipts, settles on a timer and closes channels.
+ */
+export class Hub {
+  readonly hubId: string;
+  readonly counters = new HubCounters();
+  readonly settings: HubSettings;
+  private readonly core: HubCore;
+  private readonly intake: VoucherIntake;
+  readonly lifecycle: Lifecycle;
+  readonly settlement: Settlement;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
+  readonly startedAtMs: number;
+  private settlingForThreshold = false;
+
+  constructor(private readonly options: HubOptions) {
+    this.settings = { ...defaultHubSettings, ...options.settings };
+    const hubKey = options.keyPair.publicKey;
+    this.hubId = keyId(hubKey);
+    const sign = signerFor(options.keyPair, 'node');
+    const logger = options.logger ?? silentLogger;
+    const clock = options.clock ?? systemClock;
+    this.startedAtMs = clock.nowMs();
+    const responder = new Responder(this.hubId, options.broker, sign, logger);
+    const committer = new GroupCommitter(
+      options.ledger,
+      {
+        intervalMs: this.settings.groupCommitIntervalMs,
+        maxVouchers: this.settings.groupCommitMaxVouchers,
+      },
+      (batch) => this.onDurable(batch),
+      () => this.counters.groupCommitFailures++,
+      logger,
+    );
+    this.core = {
+      hubKey,
+      hubId: this.hubId,
+      sign,
+      settings: this.settings,
+      table: new ChannelTable(options.initialChannelSlots ?? 1024),
+      ledger: options.ledger,
+      verifier: options.verifier ?? new InlineVerifier(),
+      responder,
+      counters: this.counters,
+      committer,
+      moneyQueue: new SerialQueue(),
+      clock,
+      logger,
+    };
+    this.intake = new VoucherIntake(this.core);
+    this.lifecycle = new Lifecycle(this.core);
+    this.settlement = new Settlement(this.core);
+  }
+
+  get hubKey(): Uint8Array {
+    return this.core.hubKey;
+  }
+
+  get table(): ChannelTable {
+    return this.core.table;
+  }
+
+  get ledger(): Ledger {
+    return this.core.ledger;
+  }
+
+  get running(): boolean {
+    return this.state === 'running';
+  }
+
+  get pendingVerifications(): number {
+    return this.intake.pending;
+  }
+
+  get lastGroupCommit(): { size: number; ms: number } {
+    return { size: this.core.committer.lastCommitSize, ms: this.core.committer.lastCommitMs };
+  }
+
+  /** Reloads open channels, closes the ones that expired while down, then starts serving. */
+  async start(): Promise<{ reloadedChannels: number; expiredOnStart: number }> {
+    if (this.state !== 'new') throw new FarthingError('HUB_STOPPED', 'a hub starts once');
+    const reloadedChannels = await reloadOpenChannels(this.core);
+    this.state = 'running';
+    this.options.broker.onMessage((topic, payload) => this.handle(topic, payload));
+    await this.options.broker.subscribe(upWildcard(this.hubId), 1);
+    const expiredOnStart = await this.lifecycle.expireDue();
+    this.every(this.settings.settleIntervalMs, () => this.settlement.settle());
+    this.every(this.settings.expiryCheckIntervalMs, () => this.lifecycle.expireDue());
+    this.core.logger.info({ hubId: this.hubId, reloadedChannels, expiredOnStart }, 'hub started');
+    return { reloadedChannels, expiredOnStart };
+  }
+
+  /**
+   * Graceful stop: take no new input, finish signature checks under way, make every accepted
+   * voucher durable and send its receipt, run a last settlement.
+   */
+  async stop(): Promise<void> {
+    if (this.state !== 'running') {
+      this.state = 'stopped';
+      return;
+    }
+    this.state = 'stopping';
+    for (const timer of this.timers) clearInterval(timer);
+    while (this.inFlight.size > 0 || this.intake.pending > 0) {
+      await Promise.allSettled([...this.inFlight]);
+      if (this.intake.pending > 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await this.core.committer.flush();
+    this.core.committer.stop();
+    await this.settlement
+      .settle()
+      .catch((error: unknown) => this.core.logger.error({ err: error }, 'final settlement failed'));
+    await this.core.moneyQueue.drain();
+    await this.core.verifier.close();
+    this.state = 'stopped';
+    this.core.logger.info({ hubId: this.hubId }, 'hub stopped');
+  }
+
+  /** Entry point for every MQTT message on the hub's `up/+` subscription. */
+  handle(topic: string, payload: Uint8Array): void {
+    if (this.state !== 'running') return;
+    const parsed = parseTopic(topic);
+    if (parsed === undefined || parsed.kind !== 'up' || parsed.hubId !== this.hubId) {
+      return this.counters.dropped('topic');
+    }
+    const deviceKey = keyFromId(parsed.id);
+    if (deviceKey === undefined) return this.counters.dropped('device-id');
+    const decoded = decodeMessage(payload, 'up', Limits.maxMessageBytes);
+    if (!decoded.ok) {
+      // Without a parsed message there is no channel or nonce to answer about.
+      this.counters.refused(decoded.status);
+      return this.counters.dropped(`decode:${decoded.status}`);
+    }
+    const { message, signed } = decoded;
+    switch (message.type) {
+      case MessageType.Voucher:
+        if (payload.length > Limits.maxVoucherBytes)
+          return this.intake.reject(deviceKey, message, Status.MESSAGE_TOO_LARGE);
+        return this.intake.offer(deviceKey, message, signed!, payload);
+      case MessageType.OpenRequest:
+        return this.track(this.lifecycle.open(deviceKey, message, signed!));
+      case MessageType.TopUp:
+        return this.track(this.lifecycle.topUp(deviceKey, message, signed!));
+      case MessageType.CloseRequest:
+        return this.track(this.lifecycle.closeByDevice(deviceKey, message.channelId, signed!));
+      case MessageType.ReceiptRequest:
+        return this.receiptRequested(deviceKey, message.channelId);
+      default:
+        return this.counters.dropped('type');
+    }
+  }
+
+  private receiptRequested(deviceKey: Uint8Array, channelId: Uint8Array): void {
+    const { table } = this.core;
+    const slot = table.slotOf(channelId);
+    const reject = (status: number): void => {
+      this.counters.refused(status);
+      this.core.responder.toDevice(deviceKey, {
+        type: MessageType.Rejection,
+        channelId,
+        refusedType: MessageType.ReceiptRequest,
+        seq: 0,
+        status,
+      });
+    };
+    if (slot === undefined) {
+      return this.track(this.lifecycle.unknownStatus(channelId).then(reject));
+    }
+    if (!table.isDeviceKey(slot, deviceKey)) return reject(Status.CHANNEL_NOT_OWNED);
+    const key = ChannelTable.keyOf(channelId);
+    if (this.core.committer.isPending(key)) {
+      this.intake.receiptRequested.add(key);
+      return;
+    }
+    const nowS = Math.floor(this.core.clock.nowMs() / 1000);
+    if (table.lastSignedReceiptS[slot] === nowS) return reject(Status.RATE_LIMITED);
+    table.lastSignedReceiptS[slot] = nowS;
+    table.acksSinceSigned[slot] = 0;
+    this.counters.receiptsSigned++;
+    this.core.responder.toDevice(deviceKey, {
+      type: MessageType.Receipt,
+      channelId,
+      seq: table.durableSeq[slot]!,
+      amountBaseUnits: table.durableAmount[slot]!,
+      capacityBaseUnits: table.capacityBaseUnits[slot]!,
+    });
+  }
+
+  private onDurable(batch: Parameters<VoucherIntake['acknowledge']>[0]): void {
+    this.counters.groupCommits++;
+    this.counters.groupCommitVouchers += batch.length;
+    this.intake.acknowledge(batch);
+    if (
+      !this.settlingForThreshold &&
+      this.settlement.unsettledBaseUnits() >= this.settings.settleThresholdBaseUnits
+    ) {
+      this.settlingForThreshold = true;
+      void this.settlement.settle().finally(() => (this.settlingForThreshold = false));
+    }
+  }
+
+  /** Operator close (admin API / CLI). */
+  closeChannel(
+    channelId: Uint8Array,
+    reason: CloseReasonNumber = CloseReason.Operator,
+  ): Promise<CloseOutcome> {
+    return this.lifecycle.close(channelId, reason);
+  }
+
+  settleNow(): Promise<SettlementRun> {
+    return this.settlement.settle();
+  }
+
+  private track(work: Promise<unknown>): void {
+    const tracked = work.catch((error: unknown) =>
+      this.core.logger.error({ err: error }, 'request failed'),
+    );
+    this.inFlight.add(tracked);
+    void tracked.finally(() => this.inFlight.delete(tracked));
+  }
+
+  private every(intervalMs: number, task: () => Promise<unknown>): void {
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy || this.state !== 'running') return;
+      busy = true;
+      task()
+        .catch((error: unknown) => this.core.logger.error({ err: error }, 'scheduled task failed'))
+        .finally(() => (busy = false));
+    }, intervalMs);
+    timer.unref();
+    this.timers.push(timer);
+  }
+}

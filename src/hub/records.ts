@@ -1,0 +1,142 @@
+import { decodeCborStrict, encodeCbor, type CborValue } from '../protocol/cbor.js';
+import { fromHex, toHex } from '../protocol/bytes.js';
+import { FarthingError } from '../errors.js';
+
+/**
+ * The hub's durable channel records, stored beside the ledger and written in the same atomic
+ * commits as the money they describe. Three keys per channel, so that writers never clobber
+ * each other's fields: the channel itself (changed by open, top-up and close, all serialized),
+ * its latest durable voucher (changed only by group commit) and its settled mark (changed only
+ * by settlement and close, serialized with them).
+ *
+ *   ch/<channelIdHex>  ChannelRecord
+ *   v/<channelIdHex>   VoucherRecord
+ *   st/<channelIdHex>  SettledRecord
+ */
+export const CHANNEL_PREFIX = 'ch/';
+export const VOUCHER_PREFIX = 'v/';
+export const SETTLED_PREFIX = 'st/';
+
+export const channelKey = (idHex: string): string => CHANNEL_PREFIX + idHex;
+export const voucherKey = (idHex: string): string => VOUCHER_PREFIX + idHex;
+export const settledKey = (idHex: string): string => SETTLED_PREFIX + idHex;
+
+export interface ChannelRecord {
+  channelId: Uint8Array;
+  deviceKey: Uint8Array;
+  payeeId: string;
+  asset: string;
+  capacityBaseUnits: bigint;
+  expiresAtUnixS: number;
+  feeBasisPoints: number;
+  nonce: Uint8Array;
+  openedAtMs: number;
+  status: 'open' | 'closed';
+  /** 0 while open; a CloseReason number once closed. */
+  closeReason: number;
+  closedAtMs: number;
+  /** Final figures, set at close. */
+  finalSeq: number;
+  finalAmountBaseUnits: bigint;
+  payeeBaseUnits: bigint;
+  feeBaseUnits: bigint;
+  refundBaseUnits: bigint;
+}
+
+export interface VoucherRecord {
+  seq: number;
+  amountBaseUnits: bigint;
+  /** The signed voucher exactly as received: the hub's proof of what the device owes. */
+  voucherBytes: Uint8Array;
+}
+
+export interface SettledRecord {
+  seq: number;
+  amountBaseUnits: bigint;
+}
+
+const RECORD_VERSION = 1;
+const RECORD_LIMIT_BYTES = 1024;
+
+function decode(bytes: Uint8Array, what: string): CborValue[] {
+  const decoded = decodeCborStrict(bytes, RECORD_LIMIT_BYTES, {
+    maxDepth: 2,
+    maxItems: 24,
+    maxStringBytes: 512,
+  });
+  if (!decoded.ok || !Array.isArray(decoded.value) || decoded.value[0] !== RECORD_VERSION) {
+    throw new FarthingError('LEDGER_UNAVAILABLE', `unreadable ${what} record`);
+  }
+  return decoded.value;
+}
+
+const big = (v: CborValue | undefined): bigint => BigInt(v as number | bigint);
+const num = (v: CborValue | undefined): number => Number(v as number | bigint);
+const bytes = (v: CborValue | undefined): Uint8Array => Uint8Array.from(v as Uint8Array);
+
+export function encodeChannelRecord(r: ChannelRecord): Uint8Array {
+  return encodeCbor([
+    RECORD_VERSION,
+    r.channelId,
+    r.deviceKey,
+    r.payeeId,
+    r.asset,
+    r.capacityBaseUnits,
+    r.expiresAtUnixS,
+    r.feeBasisPoints,
+    r.nonce,
+    r.openedAtMs,
+    r.status === 'open' ? 0 : 1,
+    r.closeReason,
+    r.closedAtMs,
+    r.finalSeq,
+    r.finalAmountBaseUnits,
+    r.payeeBaseUnits,
+    r.feeBaseUnits,
+    r.refundBaseUnits,
+  ]);
+}
+
+export function decodeChannelRecord(value: Uint8Array): ChannelRecord {
+  const f = decode(value, 'channel');
+  return {
+    channelId: bytes(f[1]),
+    deviceKey: bytes(f[2]),
+    payeeId: f[3] as string,
+    asset: f[4] as string,
+    capacityBaseUnits: big(f[5]),
+    expiresAtUnixS: num(f[6]),
+    feeBasisPoints: num(f[7]),
+    nonce: bytes(f[8]),
+    openedAtMs: num(f[9]),
+    status: f[10] === 0 ? 'open' : 'closed',
+    closeReason: num(f[11]),
+    closedAtMs: num(f[12]),
+    finalSeq: num(f[13]),
+    finalAmountBaseUnits: big(f[14]),
+    payeeBaseUnits: big(f[15]),
+    feeBaseUnits: big(f[16]),
+    refundBaseUnits: big(f[17]),
+  };
+}
+
+export function encodeVoucherRecord(r: VoucherRecord): Uint8Array {
+  return encodeCbor([RECORD_VERSION, r.seq, r.amountBaseUnits, r.voucherBytes]);
+}
+
+export function decodeVoucherRecord(value: Uint8Array): VoucherRecord {
+  const f = decode(value, 'voucher');
+  return { seq: num(f[1]), amountBaseUnits: big(f[2]), voucherBytes: bytes(f[3]) };
+}
+
+export function encodeSettledRecord(r: SettledRecord): Uint8Array {
+  return encodeCbor([RECORD_VERSION, r.seq, r.amountBaseUnits]);
+}
+
+export function decodeSettledRecord(value: Uint8Array): SettledRecord {
+  const f = decode(value, 'settled');
+  return { seq: num(f[1]), amountBaseUnits: big(f[2]) };
+}
+
+export const channelIdHex = (channelId: Uint8Array): string => toHex(channelId);
+export const channelIdFromHex = (idHex: string): Uint8Array => fromHex(idHex);

@@ -1,0 +1,41 @@
+import { encodeMessage } from '../protocol/codec.js';
+import type { SignFn } from '../protocol/cose.js';
+import type { Message } from '../protocol/messages.js';
+import { schemaOf } from '../protocol/schema.js';
+import { downTopic, keyId, payeeTopic } from '../protocol/topics.js';
+import type { BrokerPort, HubLogger } from './ports.js';
+
+/**
+ * Sends the hub's answers. Signed messages (OpenAccepted, Receipt, CloseReceipt, PayeeNotice)
+ * are signed with the hub key; plain ones (Ack, Rejection, OpenRejected) are not. A failed
+ * publish is logged, not thrown: the device re-sends, and the hub's state is already durable.
+ */
+export class Responder {
+  constructor(
+    private readonly hubId: string,
+    private readonly broker: BrokerPort,
+    private readonly sign: SignFn,
+    private readonly logger: HubLogger,
+  ) {}
+
+  toDevice(deviceKey: Uint8Array | string, message: Message): void {
+    const deviceId = typeof deviceKey === 'string' ? deviceKey : keyId(deviceKey);
+    this.send(downTopic(this.hubId, deviceId), message);
+  }
+
+  toPayee(payeeId: string, message: Message): void {
+    this.send(payeeTopic(this.hubId, payeeId), message);
+  }
+
+  private send(topic: string, message: Message): void {
+    const signed = isSigned(message.type);
+    const bytes = encodeMessage(message, signed ? this.sign : undefined);
+    this.broker.publish(topic, bytes, 1).catch((error: unknown) => {
+      this.logger.warn({ err: error, topic, type: message.type }, 'publish failed');
+    });
+  }
+}
+
+function isSigned(type: number): boolean {
+  return schemaOf(type)?.form === 'signed';
+}

@@ -1,0 +1,211 @@
+import { cumulativeFee, splitSettlement } from '../channel/fees.js';
+import { FarthingError } from '../errors.js';
+import { channelAccount, externalAccount, HUB_FEES, payeeAccount } from '../ledger/accounts.js';
+import { TransferCode, type RecordWrite, type TransferInput } from '../ledger/types.js';
+import { toHex } from '../protocol/bytes.js';
+import { MessageType } from '../protocol/messages.js';
+import { SlotStatus } from './channel-table.js';
+import type { HubCore } from './core.js';
+import { payoutTransferId, settleFeeTransferId, settlePayeeTransferId } from './ids.js';
+import { encodeSettledRecord, settledKey } from './records.js';
+import { decodeCborStrict, encodeCbor } from '../protocol/cbor.js';
+
+export interface SettlementRun {
+  channels: number;
+  movedBaseUnits: bigint;
+  batches: number;
+  durationMs: number;
+  payouts: number;
+}
+
+const PAYOUT_COUNT_PREFIX = 'po/';
+
+/**
+ * Settlement (DESIGN §2.4): for every open channel whose durable voucher is ahead of its settled
+ * mark, move the difference from escrow to the payee (less the hub fee), as one atomic commit
+ * per batch together with the new settled marks. It reads only what group commit made durable
+ * and never re-verifies a signature. Transfer ids derive from (channelId, seq), so a batch that
+ * is retried after a crash applies nothing twice.
+ */
+export class Settlement {
+  private running: Promise<SettlementRun> | undefined;
+  lastRun: (SettlementRun & { atMs: number }) | undefined;
+  readonly history: (SettlementRun & { atMs: number })[] = [];
+
+  constructor(private readonly core: HubCore) {}
+
+  /** Durable value not yet settled, summed over open channels (all assets). */
+  unsettledBaseUnits(): bigint {
+    const { table } = this.core;
+    let sum = 0n;
+    for (const slot of table.slots())
+      sum += table.durableAmount[slot]! - table.settledAmount[slot]!;
+    return sum;
+  }
+
+  /** Runs a settlement now, or joins the one already running. */
+  settle(): Promise<SettlementRun> {
+    if (this.running === undefined) {
+      this.running = this.core.moneyQueue
+        .run(() => this.settleAll())
+        .finally(() => {
+          this.running = undefined;
+        });
+    }
+    return this.running;
+  }
+
+  private async settleAll(): Promise<SettlementRun> {
+    const { core } = this;
+    const { table } = core;
+    const started = performance.now();
+    const run: SettlementRun = {
+      channels: 0,
+      movedBaseUnits: 0n,
+      batches: 0,
+      durationMs: 0,
+      payouts: 0,
+    };
+    const due: number[] = [];
+    for (const slot of table.slots()) {
+      if (
+        table.status[slot] === SlotStatus.Open &&
+        table.durableAmount[slot]! > table.settledAmount[slot]!
+      )
+        due.push(slot);
+    }
+    const touchedPayees = new Map<string, string>();
+    const max = core.settings.settleMaxChannelsPerBatch;
+    for (let i = 0; i < due.length; i += max) {
+      const slots = due.slice(i, i + max);
+      const transfers: TransferInput[] = [];
+      const records: RecordWrite[] = [];
+      const marks: { slot: number; seq: number; amount: bigint }[] = [];
+      for (const slot of slots) {
+        const channelId = table.channelId(slot);
+        const idHex = toHex(channelId);
+        const seq = table.durableSeq[slot]!;
+        const amount = table.durableAmount[slot]!;
+        const split = splitSettlement(
+          table.settledAmount[slot]!,
+          amount,
+          table.feeBasisPoints[slot]!,
+        );
+        const asset = table.asset(slot);
+        const payeeId = table.payeeId(slot);
+        if (split.payeeBaseUnits > 0n) {
+          transfers.push({
+            id: settlePayeeTransferId(channelId, seq),
+            debitAccount: channelAccount(idHex),
+            creditAccount: payeeAccount(payeeId),
+            asset,
+            amountBaseUnits: split.payeeBaseUnits,
+            code: TransferCode.SettlePayee,
+            reference: idHex,
+          });
+        }
+        if (split.feeBaseUnits > 0n) {
+          transfers.push({
+            id: settleFeeTransferId(channelId, seq),
+            debitAccount: channelAccount(idHex),
+            creditAccount: HUB_FEES,
+            asset,
+            amountBaseUnits: split.feeBaseUnits,
+            code: TransferCode.SettleFee,
+            reference: idHex,
+          });
+        }
+        records.push({
+          key: settledKey(idHex),
+          value: encodeSettledRecord({ seq, amountBaseUnits: amount }),
+        });
+        marks.push({ slot, seq, amount });
+        touchedPayees.set(`${payeeId}\n${asset}`, payeeId);
+        run.movedBaseUnits += split.movedBaseUnits;
+      }
+      await core.ledger.commit({ transfers, records });
+      run.batches++;
+      for (const { slot, seq, amount } of marks) {
+        table.settledSeq[slot] = seq;
+        table.settledAmount[slot] = amount;
+        if (core.settings.payeeNotices) this.notifyPayee(slot, seq, amount);
+      }
+      run.channels += marks.length;
+    }
+    run.payouts = await this.payOut([...touchedPayees.keys()]);
+    run.durationMs = performance.now() - started;
+    core.counters.settlementBatches += run.batches;
+    core.counters.settlementChannels += run.channels;
+    core.counters.settledBaseUnits += run.movedBaseUnits;
+    if (run.channels > 0 || run.payouts > 0) {
+      const entry = { ...run, atMs: core.clock.nowMs() };
+      this.lastRun = entry;
+      this.history.push(entry);
+      if (this.history.length > 100) this.history.shift();
+      core.logger.debug(
+        { channels: run.channels, moved: run.movedBaseUnits.toString(), ms: run.durationMs },
+        'settled',
+      );
+    }
+    return run;
+  }
+
+  private notifyPayee(slot: number, seq: number, amount: bigint): void {
+    const { table } = this.core;
+    const fee = cumulativeFee(amount, table.feeBasisPoints[slot]!);
+    this.core.responder.toPayee(table.payeeId(slot), {
+      type: MessageType.PayeeNotice,
+      payeeId: table.payeeId(slot),
+      channelId: table.channelId(slot).slice(),
+      asset: table.asset(slot),
+      seq,
+      settledBaseUnits: amount,
+      payeeBaseUnits: amount - fee,
+    });
+  }
+
+  /**
+   * Aggregated payout: a payee whose balance has reached the threshold is paid out in full to
+   * external/<rail>. The payout counter is committed with the transfer, so its id is stable
+   * across a crash and a retry.
+   */
+  private async payOut(payeeAssets: string[]): Promise<number> {
+    const { core } = this;
+    const threshold = core.settings.payoutThresholdBaseUnits;
+    if (threshold === undefined) return 0;
+    let payouts = 0;
+    for (const entry of payeeAssets) {
+      const [payeeId, asset] = entry.split('\n') as [string, string];
+      const balance = await core.ledger.balance(payeeAccount(payeeId), asset);
+      if (balance < threshold) continue;
+      const counterKey = `${PAYOUT_COUNT_PREFIX}${payeeId}/${asset}`;
+      const count = decodeCount(await core.ledger.record(counterKey));
+      await core.ledger.commit({
+        transfers: [
+          {
+            id: payoutTransferId(payeeId, asset, count + 1),
+            debitAccount: payeeAccount(payeeId),
+            creditAccount: externalAccount(core.settings.payoutRail),
+            asset,
+            amountBaseUnits: balance,
+            code: TransferCode.Payout,
+            reference: `payout ${count + 1} to ${payeeId}`,
+          },
+        ],
+        records: [{ key: counterKey, value: encodeCbor(count + 1) }],
+      });
+      payouts++;
+      core.counters.payouts++;
+      core.logger.info({ payee: payeeId, asset, amount: balance.toString() }, 'payout recorded');
+    }
+    return payouts;
+  }
+}
+
+function decodeCount(value: Uint8Array | undefined): number {
+  if (value === undefined) return 0;
+  const decoded = decodeCborStrict(value, 16);
+  if (!decoded.ok || typeof decoded.value !== 'number')
+    throw new FarthingError('LEDGER_UNAVAILABLE', 'unreadable payout counter');
+  return decoded.value;
+}

@@ -1,0 +1,258 @@
+import { checkVoucher } from '../channel/rules.js';
+import type { SignedEnvelope } from '../protocol/codec.js';
+import { MessageType, type Voucher } from '../protocol/messages.js';
+import { Status } from '../protocol/status.js';
+import { toHex } from '../protocol/bytes.js';
+import { ChannelTable, SlotStatus } from './channel-table.js';
+import { nowUnixS, type HubCore } from './core.js';
+import type { StagedVoucher } from './group-commit.js';
+import { channelKey as channelRecordKey, decodeChannelRecord } from './records.js';
+import type { VerifyItem } from './ports.js';
+
+interface Waiting {
+  deviceKey: Uint8Array;
+  voucher: Voucher;
+  signed: SignedEnvelope;
+  bytes: Uint8Array;
+}
+
+/**
+ * The hot path (DESIGN §5): cheapest checks first, the signature last, then group commit,
+ * then the receipt. Vouchers that pass the channel rules wait in a batch for the verifier;
+ * when several vouchers of one channel share a batch only the newest is verified (the others
+ * are superseded by it), falling back to the next newest if its signature fails.
+ */
+export class VoucherIntake {
+  private batch = new Map<string, Waiting[]>();
+  private batchSize = 0;
+  private scheduled = false;
+  private pendingVerifications = 0;
+  private unknownLookups = 0;
+  /** Channels whose device asked for a signed receipt at the next durable point. */
+  readonly receiptRequested = new Set<string>();
+
+  constructor(private readonly core: HubCore) {}
+
+  get pending(): number {
+    return this.pendingVerifications + this.batchSize;
+  }
+
+  offer(deviceKey: Uint8Array, voucher: Voucher, signed: SignedEnvelope, bytes: Uint8Array): void {
+    const { core } = this;
+    core.counters.vouchersReceived++;
+    const key = ChannelTable.keyOf(voucher.channelId);
+    const slot = core.table.slotOf(voucher.channelId);
+    if (slot === undefined) {
+      this.refuseUnknown(deviceKey, voucher);
+      return;
+    }
+    const verdict = checkVoucher(core.table.view(slot), voucher, nowUnixS(core), deviceKey);
+    switch (verdict.kind) {
+      case 'refuse':
+        this.reject(deviceKey, voucher, verdict.status);
+        return;
+      case 'stale':
+        core.counters.vouchersStale++;
+        return;
+      case 'duplicate':
+        core.counters.vouchersDuplicate++;
+        this.answerDuplicate(slot, key, deviceKey);
+        return;
+      case 'accept':
+        break;
+    }
+    if (this.pending >= core.settings.maxPendingVerifications) {
+      this.reject(deviceKey, voucher, Status.HUB_BUSY);
+      return;
+    }
+    let waiting = this.batch.get(key);
+    if (waiting === undefined) {
+      waiting = [];
+      this.batch.set(key, waiting);
+    }
+    waiting.push({ deviceKey, voucher, signed, bytes });
+    this.batchSize++;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.dispatch());
+    }
+  }
+
+  /** Hands the current batch to the verifier: newest voucher of each channel first. */
+  private dispatch(): void {
+    this.scheduled = false;
+    const batch = this.batch;
+    this.batch = new Map();
+    this.pendingVerifications += this.batchSize;
+    const size = this.batchSize;
+    this.batchSize = 0;
+    const candidates: Waiting[][] = [];
+    for (const waiting of batch.values()) {
+      waiting.sort((a, b) => b.voucher.seq - a.voucher.seq);
+      candidates.push(waiting);
+    }
+    void this.verifyRound(candidates).finally(() => {
+      this.pendingVerifications -= size;
+    });
+  }
+
+  private async verifyRound(groups: Waiting[][]): Promise<void> {
+    let round = groups;
+    while (round.length > 0) {
+      const items: VerifyItem[] = round.map((group) => {
+        const head = group[0]!;
+        return {
+          signature: head.signed.signature,
+          message: head.signed.toBeSigned,
+          publicKey: head.deviceKey,
+        };
+      });
+      let results: boolean[];
+      try {
+        results = await this.core.verifier.verifyBatch(items);
+      } catch (error) {
+        this.core.logger.error({ err: error }, 'verifier failed');
+        for (const group of round)
+          for (const w of group) this.reject(w.deviceKey, w.voucher, Status.HUB_FAILURE);
+        return;
+      }
+      const next: Waiting[][] = [];
+      const { core } = this;
+      round.forEach((group, i) => {
+        const head = group.shift()!;
+        if (results[i] === true) {
+          this.applyVerified(head);
+          // The rest of the group is superseded by the newest valid voucher.
+          core.counters.vouchersCoalesced += group.length;
+        } else {
+          this.reject(head.deviceKey, head.voucher, Status.SIGNATURE_INVALID);
+          if (group.length > 0) next.push(group);
+        }
+      });
+      round = next;
+    }
+  }
+
+  /** A verified voucher: check again (the channel may have moved meanwhile), then stage it. */
+  private applyVerified(w: Waiting): void {
+    const { core } = this;
+    const slot = core.table.slotOf(w.voucher.channelId);
+    if (slot === undefined) {
+      this.refuseUnknown(w.deviceKey, w.voucher);
+      return;
+    }
+    const key = ChannelTable.keyOf(w.voucher.channelId);
+    const verdict = checkVoucher(core.table.view(slot), w.voucher, nowUnixS(core), w.deviceKey);
+    if (verdict.kind === 'refuse') return this.reject(w.deviceKey, w.voucher, verdict.status);
+    if (verdict.kind === 'stale') {
+      core.counters.vouchersStale++;
+      return;
+    }
+    if (verdict.kind === 'duplicate') {
+      core.counters.vouchersDuplicate++;
+      return this.answerDuplicate(slot, key, w.deviceKey);
+    }
+    core.table.acceptedSeq[slot] = w.voucher.seq;
+    core.table.acceptedAmount[slot] = w.voucher.amountBaseUnits;
+    core.counters.vouchersAccepted++;
+    const staged: StagedVoucher = {
+      channelKey: key,
+      channelIdHex: toHex(w.voucher.channelId),
+      slot,
+      seq: w.voucher.seq,
+      amountBaseUnits: w.voucher.amountBaseUnits,
+      voucherBytes: w.bytes,
+    };
+    core.committer.stage(staged);
+  }
+
+  /** A duplicate of what the hub already holds: repeat the acknowledgement once it is durable. */
+  private answerDuplicate(slot: number, key: string, deviceKey: Uint8Array): void {
+    const { core } = this;
+    if (core.committer.isPending(key)) return; // the ack follows the commit
+    const seq = core.table.durableSeq[slot]!;
+    if (seq === 0) return;
+    core.counters.acksSent++;
+    core.responder.toDevice(deviceKey, {
+      type: MessageType.Ack,
+      channelId: core.table.channelId(slot).slice(),
+      seq,
+      amountBaseUnits: core.table.durableAmount[slot]!,
+    });
+  }
+
+  /**
+   * A channel not in memory is either closed (its record says so) or unknown. The lookup costs a
+   * read, so a flood of made-up channel ids is answered HUB_BUSY past a small bound.
+   */
+  private refuseUnknown(deviceKey: Uint8Array, voucher: Voucher): void {
+    if (this.unknownLookups >= 256) return this.reject(deviceKey, voucher, Status.HUB_BUSY);
+    this.unknownLookups++;
+    this.core.ledger
+      .record(channelRecordKey(toHex(voucher.channelId)))
+      .then((value) => {
+        if (value === undefined) return Status.CHANNEL_UNKNOWN;
+        const record = decodeChannelRecord(value);
+        return record.status === 'closed' ? Status.CHANNEL_CLOSED : Status.CHANNEL_UNKNOWN;
+      })
+      .catch(() => Status.HUB_FAILURE)
+      .then((status) => {
+        this.unknownLookups--;
+        this.reject(deviceKey, voucher, status);
+      });
+  }
+
+  reject(deviceKey: Uint8Array, voucher: Voucher, status: number): void {
+    this.core.counters.refused(status);
+    this.core.responder.toDevice(deviceKey, {
+      type: MessageType.Rejection,
+      channelId: voucher.channelId,
+      refusedType: MessageType.Voucher,
+      seq: voucher.seq,
+      status,
+    });
+  }
+
+  /** After a group commit: acknowledge every channel it made durable. */
+  acknowledge(batch: StagedVoucher[]): void {
+    const { core } = this;
+    const nowS = nowUnixS(core);
+    const { table, settings } = core;
+    for (const v of batch) {
+      // Match by key: the slot may have been freed and reused if the channel closed meanwhile.
+      const slot = table.slotOfKey(v.channelKey);
+      if (slot === undefined || table.status[slot] === SlotStatus.Free) continue;
+      if (v.seq > table.durableSeq[slot]!) {
+        table.durableSeq[slot] = v.seq;
+        table.durableAmount[slot] = v.amountBaseUnits;
+      }
+      const deviceKey = table.deviceKey(slot);
+      const channelId = table.channelId(slot).slice();
+      const wantsSigned =
+        this.receiptRequested.delete(v.channelKey) ||
+        nowS - table.lastSignedReceiptS[slot]! >= settings.receiptEveryMs / 1000 ||
+        table.acksSinceSigned[slot]! >= settings.receiptEveryAcks;
+      if (wantsSigned) {
+        table.lastSignedReceiptS[slot] = nowS;
+        table.acksSinceSigned[slot] = 0;
+        core.counters.receiptsSigned++;
+        core.responder.toDevice(deviceKey, {
+          type: MessageType.Receipt,
+          channelId,
+          seq: table.durableSeq[slot]!,
+          amountBaseUnits: table.durableAmount[slot]!,
+          capacityBaseUnits: table.capacityBaseUnits[slot]!,
+        });
+      } else {
+        table.acksSinceSigned[slot] = table.acksSinceSigned[slot]! + 1;
+        core.counters.acksSent++;
+        core.responder.toDevice(deviceKey, {
+          type: MessageType.Ack,
+          channelId,
+          seq: table.durableSeq[slot]!,
+          amountBaseUnits: table.durableAmount[slot]!,
+        });
+      }
+    }
+  }
+}
