@@ -69,9 +69,9 @@ export function checkTopUp(
 
 /**
  * Closing: cooperative (the device asks), operator, or expiry. Closing a closed channel is a
- * duplicate, so a redelivered CloseRequest gets the same CloseReceipt again. A cooperative
- * close is refused from anyone but the channel's device; an expiry close before the expiry
- * second is refused as CHANNEL_EXPIRED's opposite would be meaningless, so it is a no-op stale.
+ * duplicate, so a redelivered CloseRequest gets the same CloseReceipt again. Only the channel's
+ * device may ask for a cooperative close. An expiry close before the expiry second is `stale`:
+ * the timer fired early and there is nothing to do yet.
  */
 export function checkClose(
   state: ChannelState,

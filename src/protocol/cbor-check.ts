@@ -103,8 +103,8 @@ export function checkCborStructure(bytes: Uint8Array, shape: CborShape = default
         let previousKey: Uint8Array | undefined;
         for (let i = 0; i < count; i++) {
           const keyStart = offset;
-          const keyMajor = bytes[offset]! >> 5;
           if (offset >= bytes.length) fail('unexpected end of input');
+          const keyMajor = bytes[offset]! >> 5;
           if (keyMajor !== 0 && keyMajor !== 1 && keyMajor !== 3) fail('map key not int or text');
           readItem(depth + 1);
           const key = bytes.subarray(keyStart, offset);

@@ -42,19 +42,32 @@ const INT32_LIMIT = 2 ** 32;
 function normalize(value: CborValue): unknown {
   if (typeof value === 'number') {
     if (!Number.isSafeInteger(value)) throw new TypeError(`not an integer: ${value}`);
-    return Math.abs(value) < INT32_LIMIT ? value : BigInt(value);
+    // cbor-x writes numbers in [-2^32, 2^32) as shortest integers (-2^32 is 0x3a ffffffff).
+    return value >= -INT32_LIMIT && value < INT32_LIMIT ? value : BigInt(value);
   }
   if (typeof value === 'bigint') {
-    if (value >= 2n ** 64n || value < -(2n ** 64n)) throw new RangeError('integer beyond 64 bits');
-    return value < BigInt(INT32_LIMIT) && value > -BigInt(INT32_LIMIT) ? Number(value) : value;
+    // cbor-x writes -2^64 as a tag-3 bignum, so the one 64-bit value it cannot write is refused.
+    if (value >= 2n ** 64n || value <= -(2n ** 64n)) throw new RangeError('integer beyond 64 bits');
+    return value < BigInt(INT32_LIMIT) && value >= -BigInt(INT32_LIMIT) ? Number(value) : value;
   }
   if (Array.isArray(value)) return value.map(normalize);
   if (value instanceof Map) {
-    const out = new Map<unknown, unknown>();
-    for (const [k, v] of value) out.set(normalize(k), normalize(v));
-    return out;
+    // Core deterministic encoding orders keys by their encoded bytes (RFC 8949 §4.2.1); cbor-x
+    // writes insertion order, which the strict decoder would refuse.
+    const entries = [...value].map(([k, v]) => {
+      const key = normalize(k);
+      return { key, encodedKey: encoder.encode(key) as Uint8Array, value: normalize(v) };
+    });
+    entries.sort((a, b) => compareBytes(a.encodedKey, b.encodedKey));
+    return new Map(entries.map((entry) => [entry.key, entry.value]));
   }
   return value;
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
 }
 
 /** Encodes a value in deterministic form (shortest integers, definite lengths, no tags). */

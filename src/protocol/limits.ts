@@ -5,8 +5,14 @@
 export const Limits = {
   /** Largest message of any type on a Farthing topic (bytes). Brokers enforce a cap above it. */
   maxMessageBytes: 512,
-  /** A voucher is at most 107 bytes; anything above 256 on the hot path is refused unparsed. */
-  maxVoucherBytes: 256,
+  /**
+   * Largest device → hub message (bytes), checked before parsing: the largest OpenRequest is
+   * 254 bytes and a voucher at most 107, so anything above this on the `up` topic is refused
+   * unparsed.
+   */
+  maxUpMessageBytes: 256,
+  /** A voucher is at most 107 bytes (seq is uint32, amount uint64). */
+  maxVoucherBytes: 107,
   /** Largest MQTT packet the embedded broker accepts (bytes), topic and headers included. */
   maxPacketBytes: 4096,
   /** Deepest CBOR nesting any Farthing message uses is 2 (COSE array > header map). */
