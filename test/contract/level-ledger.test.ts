@@ -1,0 +1,253 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Level } from 'level';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FarthingError, isFarthingError, type ErrorCodeName } from '../../src/errors.js';
+import {
+  LevelLedger,
+  TransferCode,
+  channelAccount,
+  deviceAccount,
+  externalAccount,
+  transferIdFrom,
+  type Ledger,
+  type TransferInput,
+} from '../../src/ledger/index.js';
+import { ledgerContract } from './ledger-contract.js';
+
+async function tempDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'farthing-ledger-'));
+}
+
+ledgerContract('LevelLedger', async () => {
+  const dir = await tempDir();
+  const ledger = new LevelLedger({ path: join(dir, 'db') });
+  return {
+    ledger,
+    cleanup: async () => {
+      await ledger.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+const BANK = externalAccount('bank');
+const DEVICE = deviceAccount('d1');
+const CHANNEL = channelAccount('0123456789abcdef0123456789abcdef');
+
+function deposit(n: number, amount: bigint, to = DEVICE): TransferInput {
+  return {
+    id: transferIdFrom('level', n),
+    debitAccount: BANK,
+    creditAccount: to,
+    asset: 'USD',
+    amountBaseUnits: amount,
+    code: TransferCode.Deposit,
+    reference: `dep ${n}`,
+  };
+}
+
+async function expectCode(promise: Promise<unknown>, code: ErrorCodeName): Promise<FarthingError> {
+  const error: unknown = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!isFarthingError(error, code)) {
+    throw new Error(`expected ${code}, got ${String(error)}`, { cause: error });
+  }
+  return error;
+}
+
+async function everything(ledger: Ledger): Promise<unknown> {
+  const records: [string, Uint8Array][] = [];
+  for await (const entry of ledger.records('')) records.push(entry);
+  const transfers = [];
+  let after: number | undefined = 0;
+  while (after !== undefined) {
+    const page = await ledger.transfers({ after, limit: 1000 });
+    transfers.push(...page.items);
+    after = page.next;
+  }
+  return { balances: await ledger.balances(), transfers, records };
+}
+
+/** Fails the Nth write and every later one, as a full or broken disk would. */
+class FailingLedger extends LevelLedger {
+  failWrites = false;
+  protected override async writeBatch(
+    ...args: Parameters<LevelLedger['writeBatch']>
+  ): Promise<void> {
+    if (this.failWrites) throw new Error('EIO: simulated disk failure');
+    return super.writeBatch(...args);
+  }
+}
+
+describe('LevelLedger specifics', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    while (cleanups.length > 0) await cleanups.pop()!();
+  });
+
+  async function dir(): Promise<string> {
+    const path = await tempDir();
+    cleanups.push(() => rm(path, { recursive: true, force: true }));
+    return path;
+  }
+
+  function track<T extends Ledger>(ledger: T): T {
+    cleanups.push(() => ledger.close());
+    return ledger;
+  }
+
+  it('keeps everything across close and reopen; the sequence continues', async () => {
+    const path = await dir();
+    const first = track(new LevelLedger({ path }));
+    await first.open();
+    await first.commit({
+      transfers: [deposit(1, 100n), deposit(2, 5n)],
+      records: [{ key: 'ch/1', value: Uint8Array.of(1, 2, 3) }],
+    });
+    await first.commit({
+      transfers: [
+        {
+          id: transferIdFrom('escrow', 1),
+          debitAccount: DEVICE,
+          creditAccount: CHANNEL,
+          asset: 'USD',
+          amountBaseUnits: 60n,
+          code: TransferCode.Escrow,
+          reference: 'ch 1',
+        },
+      ],
+    });
+    const before = await everything(first);
+    await first.close();
+
+    const second = track(new LevelLedger({ path }));
+    await second.open();
+    expect(await everything(second)).toEqual(before);
+    expect(await second.balance(DEVICE, 'USD')).toBe(45n);
+    expect(await second.balance(CHANNEL, 'USD')).toBe(60n);
+    expect(Array.from((await second.record('ch/1'))!)).toEqual([1, 2, 3]);
+    // Ids applied before the reopen are still known.
+    expect(await second.commit({ transfers: [deposit(1, 100n)] })).toEqual({
+      applied: 0,
+      alreadyApplied: 1,
+    });
+    await expectCode(second.commit({ transfers: [deposit(2, 6n)] }), 'LEDGER_ID_CONFLICT');
+    await second.commit({ transfers: [deposit(3, 1n)] });
+    const page = await second.transfers({ after: 3, limit: 10 });
+    expect(page.items.map((t) => [t.sequence, t.id])).toEqual([[4, deposit(3, 1n).id]]);
+    const history = await second.transfers({ account: DEVICE, limit: 10 });
+    expect(history.items.map((t) => t.sequence)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('refuses a second ledger on a directory that is open (LEDGER_UNAVAILABLE)', async () => {
+    const path = await dir();
+    const first = track(new LevelLedger({ path }));
+    await first.open();
+    const second = track(new LevelLedger({ path }));
+    const error = await expectCode(second.open(), 'LEDGER_UNAVAILABLE');
+    expect(error.cause).toBeDefined();
+    // The first one is unaffected.
+    await first.commit({ transfers: [deposit(1, 1n)] });
+    expect(await first.balance(DEVICE, 'USD')).toBe(1n);
+  });
+
+  it('refuses a path that is a file, and a LevelDB that is not a ledger', async () => {
+    const root = await dir();
+    const file = join(root, 'file');
+    await writeFile(file, 'x');
+    await expectCode(track(new LevelLedger({ path: file })).open(), 'LEDGER_UNAVAILABLE');
+
+    const other = join(root, 'other');
+    const db = new Level<string, string>(other);
+    await db.put('hello', 'world');
+    await db.close();
+    await expectCode(track(new LevelLedger({ path: other })).open(), 'LEDGER_UNAVAILABLE');
+  });
+
+  it('refuses to open a ledger whose balances do not sum to zero (INVARIANT_BROKEN)', async () => {
+    const path = await dir();
+    const ledger = new LevelLedger({ path });
+    await ledger.open();
+    await ledger.commit({ transfers: [deposit(1, 10n)] });
+    await ledger.close();
+    const db = new Level<string, Uint8Array>(path, { valueEncoding: 'view' });
+    await db.put(`b/${DEVICE}\u0000USD`, Uint8Array.of(0, 11));
+    await db.close();
+    await expectCode(track(new LevelLedger({ path })).open(), 'INVARIANT_BROKEN');
+  });
+
+  it('leaves memory unchanged when a write fails, and refuses later commits', async () => {
+    const path = await dir();
+    const ledger = track(new FailingLedger({ path }));
+    await ledger.open();
+    await ledger.commit({ transfers: [deposit(1, 10n)], records: [{ key: 'k', value: null }] });
+    const before = await everything(ledger);
+
+    ledger.failWrites = true;
+    const error = await expectCode(
+      ledger.commit({
+        transfers: [deposit(2, 5n)],
+        records: [{ key: 'k', value: Uint8Array.of(1) }],
+      }),
+      'LEDGER_UNAVAILABLE',
+    );
+    expect(String((error.cause as Error).message)).toContain('EIO');
+    expect(await everything(ledger)).toEqual(before);
+    expect(await ledger.balance(DEVICE, 'USD')).toBe(10n);
+
+    // Whether the disk holds the batch is unknown until a reopen: no more commits.
+    ledger.failWrites = false;
+    await expectCode(ledger.commit({ transfers: [deposit(3, 1n)] }), 'LEDGER_UNAVAILABLE');
+    await ledger.close();
+
+    const reopened = track(new LevelLedger({ path }));
+    await reopened.open();
+    expect(await everything(reopened)).toEqual(before);
+    await reopened.commit({ transfers: [deposit(3, 1n)] });
+    expect(await reopened.balance(DEVICE, 'USD')).toBe(11n);
+  });
+
+  it('handles a settlement-sized commit and pages across it', async () => {
+    const path = await dir();
+    const ledger = track(new LevelLedger({ path, sync: false }));
+    await ledger.open();
+    const channels = Array.from({ length: 1500 }, (_, i) =>
+      channelAccount(transferIdFrom('channel', i)),
+    );
+    await ledger.commit({ transfers: [deposit(0, 1_000_000n)] });
+    await ledger.commit({
+      transfers: channels.map((channel, i) => ({
+        id: transferIdFrom('escrow', i),
+        debitAccount: DEVICE,
+        creditAccount: channel,
+        asset: 'USD',
+        amountBaseUnits: 100n,
+        code: TransferCode.Escrow,
+        reference: channel.slice(8),
+      })),
+      records: channels.map((channel) => ({ key: channel, value: Uint8Array.of(1) })),
+    });
+    expect(await ledger.balance(DEVICE, 'USD')).toBe(1_000_000n - 150_000n);
+    const page = await ledger.transfers({ after: 700, limit: 1000 });
+    expect(page.items).toHaveLength(801);
+    expect(page.items[0]!.sequence).toBe(701);
+    expect(page.items.at(-1)!.creditAccount).toBe(channels.at(-1));
+    expect(page.next).toBeUndefined();
+    const device = await ledger.transfers({ account: DEVICE, after: 1000, limit: 1000 });
+    expect(device.items.map((t) => t.sequence)).toEqual(
+      Array.from({ length: 501 }, (_, i) => 1001 + i),
+    );
+    const one = await ledger.transfers({ account: channels[1234]!, limit: 10 });
+    expect(one.items.map((t) => t.sequence)).toEqual([1236]);
+    let records = 0;
+    for await (const [key] of ledger.records('channel/')) {
+      expect(channels).toContain(key);
+      records++;
+    }
+    expect(records).toBe(1500);
+  });
+});
