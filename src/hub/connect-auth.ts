@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { secretDigest, secretMatches } from '../crypto/secrets.js';
 import { isPublicKeyAcceptable, verifyNode, type KeyObjectCache } from '../crypto/index.js';
 import { bytesEqual } from '../protocol/bytes.js';
 import { decodeMessage } from '../protocol/codec.js';
@@ -107,8 +107,8 @@ export class ConnectAuthenticator {
   readonly maxRemembered: number;
   private readonly now: () => number;
   private readonly keyCache: KeyObjectCache | undefined;
-  private readonly payeeDigests = new Map<string, Buffer>();
-  private readonly hubDigest: Buffer | undefined;
+  private readonly payeeDigests = new Map<string, Uint8Array>();
+  private readonly hubDigest: Uint8Array | undefined;
   /** timestampUnixS → remembered `deviceKey ‖ nonce` keys (latin1 strings). */
   private readonly seen = new Map<number, Set<string>>();
   private remembered = 0;
@@ -160,7 +160,7 @@ export class ConnectAuthenticator {
 
   private checkHub(clientId: string, password: Uint8Array): ConnectCheck {
     if (this.hubDigest === undefined) return refuse('hub-principal-disabled');
-    if (!timingSafeEqual(digestOf(password), this.hubDigest)) return refuse('hub-secret-wrong');
+    if (!secretMatches(password, this.hubDigest)) return refuse('hub-secret-wrong');
     if (clientId !== HUB_USERNAME) return refuse('client-id-mismatch');
     return { ok: true, principal: { kind: 'hub' } };
   }
@@ -170,7 +170,7 @@ export class ConnectAuthenticator {
     const payeeId = username.slice(PAYEE_USERNAME_PREFIX.length);
     const expected = this.payeeDigests.get(payeeId);
     if (expected === undefined) return refuse('payee-unknown');
-    if (!timingSafeEqual(digestOf(password), expected)) return refuse('payee-secret-wrong');
+    if (!secretMatches(password, expected)) return refuse('payee-secret-wrong');
     if (attempt.clientId !== username) return refuse('client-id-mismatch');
     return { ok: true, principal: { kind: 'payee', payeeId } };
   }
@@ -233,8 +233,8 @@ function refuse(reason: ConnectRefusalReason): ConnectCheck {
   return { ok: false, reason };
 }
 
-function digestOf(secret: string | Uint8Array): Buffer {
-  return createHash('sha256').update(secret).digest();
+function digestOf(secret: string | Uint8Array): Uint8Array {
+  return secretDigest(secret);
 }
 
 function latin1(bytes: Uint8Array): string {
