@@ -195,7 +195,9 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
   whenAcked(seq: number = this.seq): Promise<VoucherSent> {
     if (this.ackedSeq >= seq)
       return Promise.resolve({ seq: this.ackedSeq, amountBaseUnits: this.ackedAmountBaseUnits });
-    return new Promise((resolve, reject) => this.ackWaiters.push({ seq, resolve, reject }));
+    const waiting = new Promise<VoucherSent>((resolve, reject) => this.ackWaiters.push({ seq, resolve, reject }));
+    waiting.catch(() => undefined); // handled for fire-and-forget callers; awaiting still throws
+    return waiting;
   }
 
   /** Asks the hub to raise the capacity to `capacityBaseUnits` (a new total); resolves with its signed Receipt. */
@@ -327,10 +329,15 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
     this.emit('closed', receipt);
   }
 
+  /**
+   * The hub closed this channel (operator or expiry) while the device was not listening. The
+   * CloseReceipt went out then; a CloseRequest makes the hub send it again.
+   */
   private markClosedByHub(): void {
-    if (this.status === 'closed') return;
+    if (this.closeReceipt !== undefined) return;
     this.status = 'closed';
     void this.host.persist();
+    void this.close().catch(() => undefined);
   }
 
   private scheduleRetry(): void {

@@ -65,7 +65,7 @@ export class Device extends Emitter<DeviceEvents> {
   private readonly timeoutMs: number;
   private readonly pendingOpens = new Map<
     string,
-    { params: OpenParams; pending: PendingRequest<DeviceChannel> }
+    { params: OpenParams; expiresAtUnixS: number; pending: PendingRequest<DeviceChannel> }
   >();
   private connectedOnce = false;
   private closed = false;
@@ -139,6 +139,7 @@ export class Device extends Emitter<DeviceEvents> {
       throw new RangeError('lifetimeS must be a positive integer');
     const nonce = (this.options.randomBytes ?? defaultRandomBytes)(NONCE_BYTES);
     const nowMs = (this.options.nowMs ?? Date.now)();
+    const expiresAtUnixS = Math.floor(nowMs / 1000) + params.lifetimeS;
     const bytes = encodeMessage(
       {
         type: MessageType.OpenRequest,
@@ -147,7 +148,7 @@ export class Device extends Emitter<DeviceEvents> {
         payeeId: params.payeeId,
         asset: params.asset,
         capacityBaseUnits: params.capacityBaseUnits,
-        expiresAtUnixS: Math.floor(nowMs / 1000) + params.lifetimeS,
+        expiresAtUnixS,
         nonce,
       },
       this.sign,
@@ -159,7 +160,7 @@ export class Device extends Emitter<DeviceEvents> {
       this.resendMs,
       this.timeoutMs,
     );
-    this.pendingOpens.set(nonceHex, { params, pending });
+    this.pendingOpens.set(nonceHex, { params, expiresAtUnixS, pending });
     void pending.promise.catch(() => undefined).finally(() => this.pendingOpens.delete(nonceHex));
     return pending.promise;
   }
@@ -169,8 +170,20 @@ export class Device extends Emitter<DeviceEvents> {
     const waiting = this.pendingOpens.get(nonceHex);
     if (waiting === undefined) return; // a duplicate answer, or an open this device gave up on
     const expected = channelIdOf(this.options.hubKey, this.publicKey, message.nonce);
-    if (!bytesEqual(expected, message.channelId)) {
-      this.emit('invalid', 'OpenAccepted names a channel id that does not match the nonce');
+    const { params } = waiting;
+    const mismatch = !bytesEqual(expected, message.channelId)
+      ? 'channel id'
+      : message.payeeId !== params.payeeId
+        ? 'payee'
+        : message.asset !== params.asset
+          ? 'asset'
+          : message.capacityBaseUnits !== params.capacityBaseUnits
+            ? 'capacity'
+            : message.expiresAtUnixS !== waiting.expiresAtUnixS
+              ? 'expiry'
+              : undefined;
+    if (mismatch !== undefined) {
+      this.emit('invalid', `OpenAccepted does not match the request (${mismatch})`);
       return;
     }
     const channel = new DeviceChannel(this.host(), {

@@ -22,6 +22,8 @@ export class PendingRequest<T> {
       this.resolveFn = resolve;
       this.rejectFn = reject;
     });
+    // Marks the rejection handled for callers that fire and forget; awaiting it still throws.
+    this.promise.catch(() => undefined);
     this.resendTimer = setInterval(send, resendMs);
     this.timeoutTimer = setTimeout(
       () =>

@@ -93,7 +93,7 @@ export class Hub {
       logger,
     };
     this.intake = new VoucherIntake(this.core);
-    this.lifecycle = new Lifecycle(this.core);
+    this.lifecycle = new Lifecycle(this.core, (key) => this.intake.whenIdle(key));
     this.settlement = new Settlement(this.core);
   }
 
@@ -170,7 +170,7 @@ export class Hub {
     }
     const deviceKey = keyFromId(parsed.id);
     if (deviceKey === undefined) return this.counters.dropped('device-id');
-    const decoded = decodeMessage(payload, 'up', Limits.maxMessageBytes);
+    const decoded = decodeMessage(payload, 'up', Limits.maxUpMessageBytes);
     if (!decoded.ok) {
       // Without a parsed message there is no channel or nonce to answer about.
       this.counters.refused(decoded.status);
@@ -179,8 +179,6 @@ export class Hub {
     const { message, signed } = decoded;
     switch (message.type) {
       case MessageType.Voucher:
-        if (payload.length > Limits.maxVoucherBytes)
-          return this.intake.reject(deviceKey, message, Status.MESSAGE_TOO_LARGE);
         return this.intake.offer(deviceKey, message, signed!, payload);
       case MessageType.OpenRequest:
         return this.track(this.lifecycle.open(deviceKey, message, signed!));

@@ -49,7 +49,10 @@ export type CloseOutcome =
 export class Lifecycle {
   readonly policy: OpenPolicy;
 
-  constructor(private readonly core: HubCore) {
+  constructor(
+    private readonly core: HubCore,
+    private readonly whenVouchersIdle: (channelKey: string) => Promise<void> = async () => undefined,
+  ) {
     const s = core.settings;
     this.policy = {
       hubKey: core.hubKey,
@@ -73,6 +76,9 @@ export class Lifecycle {
       });
     };
     const channelId = channelIdOf(core.hubKey, request.deviceKey, request.nonce);
+    // The first two open checks, before anything about an existing channel is revealed.
+    if (!bytesEqual(request.hubKey, core.hubKey)) return refuse(Status.HUB_MISMATCH);
+    if (!bytesEqual(request.deviceKey, deviceKey)) return refuse(Status.DEVICE_MISMATCH);
     // A redelivered OpenRequest for a live channel gets the same answer again.
     const live = core.table.slotOf(channelId);
     if (live !== undefined) {
@@ -261,8 +267,7 @@ export class Lifecycle {
   private checkTopUpNow(deviceKey: Uint8Array, request: TopUp) {
     const slot = this.core.table.slotOf(request.channelId);
     if (slot === undefined) return 'unknown' as const;
-    if (this.core.table.status[slot] !== SlotStatus.Open)
-      return { kind: 'refuse' as const, status: Status.CHANNEL_CLOSED };
+    // view() shows a closing channel as closed, so the rules refuse it after the owner check.
     return checkTopUp(
       this.core.table.view(slot),
       request,
@@ -324,6 +329,8 @@ export class Lifecycle {
   ): Promise<CloseOutcome> {
     const { core } = this;
     const key = ChannelTable.keyOf(channelId);
+    // Vouchers that arrived before the close are judged first (MQTT keeps one client's order).
+    await this.whenVouchersIdle(key);
     const slot = core.table.slotOfKey(key);
     if (slot === undefined) return this.closedOutcome(channelId, requester);
     const verdict = checkClose(

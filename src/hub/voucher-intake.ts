@@ -28,6 +28,10 @@ export class VoucherIntake {
   private scheduled = false;
   private pendingVerifications = 0;
   private unknownLookups = 0;
+  /** The verification round each channel's newest offered voucher belongs to. */
+  private readonly roundOf = new Map<string, Promise<void>>();
+  /** The round that the vouchers now in `batch` will be verified in. */
+  private nextRound: { promise: Promise<void>; resolve: () => void } | undefined;
   /** Channels whose device asked for a signed receipt at the next durable point. */
   readonly receiptRequested = new Set<string>();
 
@@ -72,6 +76,12 @@ export class VoucherIntake {
     }
     waiting.push({ deviceKey, voucher, signed, bytes });
     this.batchSize++;
+    if (this.nextRound === undefined) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.nextRound = { promise, resolve };
+    }
+    this.roundOf.set(key, this.nextRound.promise);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.dispatch());
@@ -89,10 +99,15 @@ export class VoucherIntake {
     const candidates: Waiting[][] = [];
     for (const waiting of batch.values()) {
       waiting.sort((a, b) => b.voucher.seq - a.voucher.seq);
-      candidates.push(waiting);
+      // A copy: verifyRound consumes its groups, and release() below needs the counts.
+      candidates.push([...waiting]);
     }
+    const round = this.nextRound!;
+    this.nextRound = undefined;
     void this.verifyRound(candidates).finally(() => {
       this.pendingVerifications -= size;
+      for (const key of batch.keys()) if (this.roundOf.get(key) === round.promise) this.roundOf.delete(key);
+      round.resolve();
     });
   }
 
@@ -131,6 +146,15 @@ export class VoucherIntake {
       });
       round = next;
     }
+  }
+
+  /**
+   * Resolves once every voucher of this channel offered so far has its verdict. A close waits
+   * for this, so that the voucher a device sent just before closing is settled, not refused;
+   * vouchers offered later do not delay it.
+   */
+  whenIdle(key: string): Promise<void> {
+    return this.roundOf.get(key) ?? Promise.resolve();
   }
 
   /** A verified voucher: check again (the channel may have moved meanwhile), then stage it. */

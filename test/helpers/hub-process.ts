@@ -1,0 +1,56 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+export const repoRoot = resolve(import.meta.dirname, '../..');
+export const cliPath = resolve(repoRoot, 'dist/src/cli/main.js');
+
+export interface HubChild {
+  child: ChildProcess;
+  hubId: string;
+  pid: number;
+  /** Resolves with the exit code (null) and signal when the process ends. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stderr(): string;
+}
+
+/**
+ * Starts `farthing hub` (the built CLI) as a child process and resolves once it has printed its
+ * hub id. Fails loudly if the build is missing: `npm test` builds before running vitest.
+ */
+export async function startHubChild(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 15_000): Promise<HubChild> {
+  if (!existsSync(cliPath)) throw new Error(`${cliPath} is missing: run npm run build (npm test does it)`);
+  const child = spawn(process.execPath, [cliPath, 'hub', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+    if (stderr.length > 1_000_000) stderr = stderr.slice(-500_000);
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) =>
+    child.once('exit', (code, signal) => resolveExit({ code, signal })),
+  );
+  const hubId = await new Promise<string>((resolveId, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`hub did not start in ${timeoutMs} ms; stderr:\n${stderr}`));
+    }, timeoutMs);
+    const check = (): void => {
+      const match = /^farthing hub (\S+)$/m.exec(stdout);
+      if (match !== null) {
+        clearTimeout(timer);
+        resolveId(match[1]!);
+      }
+    };
+    child.stdout!.on('data', check);
+    void exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`hub exited (code ${code}, signal ${signal}) before starting; stderr:\n${stderr}`));
+    });
+  });
+  return { child, hubId, pid: child.pid!, exited, stderr: () => stderr };
+}
