@@ -10,10 +10,15 @@ import Table from 'cli-table3';
 import { availableParallelism, cpus, platform, arch, totalmem } from 'node:os';
 import { run as runCodec } from './codec-bench.js';
 import { run as runLedger } from './ledger-bench.js';
+import { run as runEndToEnd } from './e2e-bench.js';
+import { memoryFigures } from './memory-bench.js';
+import { run as runSettlement } from './settlement-bench.js';
 
 export interface BenchModule {
   name: string;
   description: string;
+  /** Runs unless --only names others; the ledger detail bench only runs when asked for. */
+  byDefault?: boolean;
   run(opts: { quick: boolean }): Promise<Record<string, number | string>>;
 }
 
@@ -25,9 +30,55 @@ export const benches: BenchModule[] = [
   },
   {
     name: 'ledger',
-    description: 'raw LevelDB batched writes beside LevelLedger settlement commits, same run',
+    description:
+      'raw LevelDB batched writes beside LevelLedger commits of several shapes, same run',
     run: runLedger,
+    byDefault: false,
   },
+  {
+    name: 'settlement',
+    description: 'hub settlement (channels/s) beside the raw LevelDB batched record rate, same run',
+    run: runSettlement,
+  },
+  {
+    name: 'memory',
+    description: 'hub memory per open channel, each size in a fresh process',
+    run: () => memoryFigures([100_000, 1_000_000]),
+  },
+  {
+    name: 'endToEnd',
+    description:
+      'signed vouchers receipted per second through a hub process, beside raw verify and a naive hub',
+    run: runEndToEnd,
+  },
+];
+
+/** The figures the throughput issue names, with their targets, lifted to the top of --json. */
+const headline: {
+  key: string;
+  from: string;
+  as?: string;
+  target?: (v: number) => boolean;
+  goal?: string;
+}[] = [
+  { key: 'rawVerifyOneCorePerS', from: 'endToEnd' },
+  { key: 'rawVerifyAllCoresPerS', from: 'endToEnd' },
+  { key: 'endToEndPerS', from: 'endToEnd' },
+  { key: 'endToEndEmbeddedPerS', from: 'endToEnd' },
+  { key: 'ratioVsRawVerify', from: 'endToEnd', target: (v) => v >= 0.7, goal: '≥ 0.70' },
+  { key: 'ratioVsNaive', from: 'endToEnd', target: (v) => v >= 10, goal: '≥ 10' },
+  { key: 'p99ReceiptMsAt50', from: 'endToEnd', target: (v) => v <= 25, goal: '≤ 25 ms' },
+  { key: 'p99ReceiptMsAt90', from: 'endToEnd' },
+  {
+    key: 'heapBytesPerChannelAt1M',
+    from: 'memory',
+    as: 'heapBytesPerChannel',
+    target: (v) => v <= 300,
+    goal: '≤ 300 B',
+  },
+  { key: 'settledChannelsPerS', from: 'settlement' },
+  { key: 'rawLevelRecordsPerS', from: 'settlement' },
+  { key: 'settlementVsRawRatio', from: 'settlement', target: (v) => v >= 0.3, goal: '≥ 0.30' },
 ];
 
 export function machineInfo(): Record<string, string | number> {
@@ -51,7 +102,9 @@ async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
   const onlyIndex = argv.indexOf('--only');
   const only = onlyIndex >= 0 ? new Set((argv[onlyIndex + 1] ?? '').split(',')) : undefined;
-  const selected = benches.filter((bench) => only === undefined || only.has(bench.name));
+  const selected = benches.filter((bench) =>
+    only === undefined ? bench.byDefault !== false : only.has(bench.name),
+  );
   if (selected.length === 0) {
     console.error(`no bench selected; known: ${benches.map((b) => b.name).join(', ')}`);
     return 2;
@@ -68,8 +121,23 @@ async function main(argv: string[]): Promise<number> {
     seconds[bench.name] = Number(((performance.now() - started) / 1000).toFixed(1));
   }
 
+  const figures: Record<string, number | string> = {};
+  const targets: [string, string, string, string][] = [];
+  for (const h of headline) {
+    const value = results[h.from]?.[h.key];
+    if (value === undefined) continue;
+    figures[h.as ?? h.key] = value;
+    if (h.target !== undefined && typeof value === 'number') {
+      targets.push([
+        h.as ?? h.key,
+        formatValue(value),
+        h.goal!,
+        h.target(value) ? 'met' : 'MISSED',
+      ]);
+    }
+  }
   if (json) {
-    console.log(JSON.stringify({ machine, quick, startedAt, seconds, results }));
+    console.log(JSON.stringify({ machine, quick, startedAt, seconds, ...figures, results }));
     return 0;
   }
   // No colours: the output usually ends up in a log or an issue, not a terminal.
@@ -87,6 +155,11 @@ async function main(argv: string[]): Promise<number> {
       table.push([key, formatValue(value)]);
     }
     console.log(`${bench.description}\n${table.toString()}`);
+  }
+  if (targets.length > 0) {
+    const table = new Table({ head: ['target', 'measured', 'goal', ''], style });
+    for (const row of targets) table.push(row);
+    console.log(`targets (same run)\n${table.toString()}`);
   }
   return 0;
 }

@@ -33,7 +33,9 @@ export async function readAdminToken(dataDir: string): Promise<string> {
   try {
     return (await readFile(join(dataDir, 'admin.token'), 'utf8')).trim();
   } catch (cause) {
-    throw new FarthingError('DATA_DIR_UNUSABLE', `cannot read ${join(dataDir, 'admin.token')}`, { cause });
+    throw new FarthingError('DATA_DIR_UNUSABLE', `cannot read ${join(dataDir, 'admin.token')}`, {
+      cause,
+    });
   }
 }
 

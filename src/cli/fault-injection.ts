@@ -1,4 +1,9 @@
-import { TransferCode, type CommitRequest, type CommitResult, type Ledger } from '../ledger/types.js';
+import {
+  TransferCode,
+  type CommitRequest,
+  type CommitResult,
+  type Ledger,
+} from '../ledger/types.js';
 
 /**
  * TEST ONLY. With FARTHING_CRASH_POINTS set (e.g. "group-commit:0.02,settlement:0.2,open:0.1"),
@@ -19,7 +24,8 @@ export function withFaultInjection(ledger: Ledger, env: NodeJS.ProcessEnv = proc
   const kindOf = (request: CommitRequest): string => {
     const keys = (request.records ?? []).map((r) => r.key);
     const codes = new Set(request.transfers.map((t) => t.code));
-    if (request.transfers.length === 0 && keys.every((k) => k.startsWith('v/'))) return 'group-commit';
+    if (request.transfers.length === 0 && keys.every((k) => k.startsWith('v/')))
+      return 'group-commit';
     if (keys.some((k) => k.startsWith('ch/'))) {
       if (codes.has(TransferCode.Escrow)) return 'open';
       if (codes.has(TransferCode.TopUpEscrow)) return 'topup';

@@ -13,7 +13,9 @@ export function keygenCommand(): Command {
       try {
         await saveKeyFile(flags.out, pair);
       } catch (error) {
-        process.stderr.write(`farthing keygen: ${isFarthingError(error) ? error.message : String(error)}\n`);
+        process.stderr.write(
+          `farthing keygen: ${isFarthingError(error) ? error.message : String(error)}\n`,
+        );
         process.exitCode = 1;
         return;
       }

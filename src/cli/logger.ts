@@ -7,9 +7,19 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
  * form with `pretty`. Key material never reaches a log call: the hub logs ids, never keys.
  */
 export function createLogger(options: { level: LogLevel; pretty: boolean; name?: string }): Logger {
-  const base = { level: options.level, name: options.name ?? 'farthing', redact: ['*.secretSeed', '*.password', '*.token'] };
+  const base = {
+    level: options.level,
+    name: options.name ?? 'farthing',
+    redact: ['*.secretSeed', '*.password', '*.token'],
+  };
   if (options.pretty) {
-    return pino(base, pino.transport({ target: 'pino-pretty', options: { destination: 2, colorize: process.stderr.isTTY } }));
+    return pino(
+      base,
+      pino.transport({
+        target: 'pino-pretty',
+        options: { destination: 2, colorize: process.stderr.isTTY },
+      }),
+    );
   }
   return pino(base, pino.destination({ dest: 2, sync: false }));
 }

@@ -2,14 +2,17 @@ import { InvalidArgumentError } from 'commander';
 
 /** A whole number of base units, written in decimal (no sign, no point, no exponent). */
 export function parseAmount(text: string): bigint {
-  if (!/^(0|[1-9][0-9]*)$/.test(text)) throw new InvalidArgumentError(`"${text}" is not a whole number of base units`);
+  if (!/^(0|[1-9][0-9]*)$/.test(text))
+    throw new InvalidArgumentError(`"${text}" is not a whole number of base units`);
   const value = BigInt(text);
-  if (value >= 2n ** 64n) throw new InvalidArgumentError(`${text} is above the largest amount (2^64 − 1)`);
+  if (value >= 2n ** 64n)
+    throw new InvalidArgumentError(`${text} is above the largest amount (2^64 − 1)`);
   return value;
 }
 
 export function parsePositiveInt(text: string): number {
-  if (!/^[1-9][0-9]*$/.test(text)) throw new InvalidArgumentError(`"${text}" is not a positive whole number`);
+  if (!/^[1-9][0-9]*$/.test(text))
+    throw new InvalidArgumentError(`"${text}" is not a positive whole number`);
   const value = Number(text);
   if (!Number.isSafeInteger(value)) throw new InvalidArgumentError(`${text} is too large`);
   return value;
@@ -22,7 +25,8 @@ export function parseNonNegativeInt(text: string): number {
 /** A positive decimal number of seconds or a rate (e.g. 2.5); never used for money. */
 export function parsePositiveNumber(text: string): number {
   const value = Number(text);
-  if (!/^[0-9]+(\.[0-9]+)?$/.test(text) || !(value > 0)) throw new InvalidArgumentError(`"${text}" is not a positive number`);
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(text) || !(value > 0))
+    throw new InvalidArgumentError(`"${text}" is not a positive number`);
   return value;
 }
 
@@ -41,7 +45,10 @@ export function parseHostPort(text: string): HostPort {
 /** A price as base units per usage unit: "150" or a ratio "3/2" (3 base units per 2 units). */
 export function parsePrice(text: string): { baseUnits: bigint; perUnits: bigint } {
   const match = /^(0|[1-9][0-9]*)(?:\/([1-9][0-9]*))?$/.exec(text);
-  if (match === null) throw new InvalidArgumentError(`"${text}" is not a price like 150 or 3/2 (base units per usage unit)`);
+  if (match === null)
+    throw new InvalidArgumentError(
+      `"${text}" is not a price like 150 or 3/2 (base units per usage unit)`,
+    );
   return { baseUnits: BigInt(match[1]!), perUnits: BigInt(match[2] ?? '1') };
 }
 

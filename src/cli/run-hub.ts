@@ -2,8 +2,12 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { FarthingError } from '../errors.js';
+import { startAdminServer, type AdminServer } from '../hub/admin/server.js';
 import { ConnectAuthenticator } from '../hub/connect-auth.js';
 import { Hub } from '../hub/hub.js';
+import { InlineVerifier } from '../hub/inline-verifier.js';
+import { VerifyPool } from '../hub/verify-pool.js';
+import { HubMetrics } from '../hub/metrics.js';
 import type { SignatureVerifier } from '../hub/ports.js';
 import type { HubSettings } from '../hub/settings.js';
 import { LevelLedger } from '../ledger/level-ledger.js';
@@ -29,6 +33,13 @@ export interface HubProcessConfig {
   settings: Partial<HubSettings>;
   logger: Logger;
   verifier?: SignatureVerifier;
+  /** Signature-check worker threads when no verifier is given: default one per core; 0 checks inline. */
+  verifyThreads?: number;
+  /**
+   * Serve the admin HTTP API (and /metrics, the dashboard) here, with the data directory's
+   * admin.token as bearer token. Undefined: no admin API and no metrics.
+   */
+  admin?: HostPort;
 }
 
 export interface RunningHub {
@@ -39,6 +50,9 @@ export interface RunningHub {
   embedded: EmbeddedBroker | undefined;
   ledger: LevelLedger;
   dataDir: DataDir;
+  /** The admin API, when `admin` was given. */
+  admin: AdminServer | undefined;
+  metrics: HubMetrics | undefined;
   stop(): Promise<void>;
 }
 
@@ -53,16 +67,23 @@ export async function startHubProcess(config: HubProcessConfig): Promise<Running
   await ledger.open();
   const hubLedger = withFaultInjection(ledger);
   let embedded: EmbeddedBroker | undefined;
+  let accepting = false;
   let link: BrokerLink;
   let brokerUrl: string;
   try {
     if (config.broker === undefined) {
-      const authenticator = new ConnectAuthenticator({ hubKey, payeeSecrets: await readPayeeSecrets(dataDir.path) });
+      const authenticator = new ConnectAuthenticator({
+        hubKey,
+        payeeSecrets: await readPayeeSecrets(dataDir.path),
+      });
       embedded = await startEmbeddedBroker({
         host: config.listen.host,
         port: config.listen.port,
         hubId,
+        // Until the hub has reloaded its channels and subscribed, a device's messages would
+        // reach no one; refuse connections meanwhile and let devices retry.
         authenticate: (credentials) => {
+          if (!accepting) return { ok: false, reason: 'hub-starting' };
           const checked = authenticator.check(credentials);
           return checked.ok ? checked.principal : checked;
         },
@@ -77,24 +98,49 @@ export async function startHubProcess(config: HubProcessConfig): Promise<Running
         username: config.broker.username,
         password: config.broker.password,
         maxPending: 1_000_000,
+        // A persistent session: the broker keeps QoS 1 vouchers for the hub while it restarts.
+        clean: false,
       });
     }
   } catch (error) {
     await ledger.close();
     throw error;
   }
+  const metrics = config.admin === undefined ? undefined : new HubMetrics();
   const hub = new Hub({
     keyPair: dataDir.keyPair,
     ledger: hubLedger,
     broker: link,
     settings: config.settings,
     logger,
-    ...(config.verifier === undefined ? {} : { verifier: config.verifier }),
+    verifier:
+      config.verifier ??
+      (config.verifyThreads === 0
+        ? new InlineVerifier()
+        : new VerifyPool({ threads: config.verifyThreads })),
+    ...(metrics === undefined ? {} : { observer: metrics.observer }),
   });
+  const broker = embedded;
+  metrics?.attach({ hub, ...(broker === undefined ? {} : { brokerStats: () => broker.stats() }) });
   link.onStatus((status) => logger.info({ status }, 'broker connection'));
+  let admin: AdminServer | undefined;
   try {
+    // The admin API listens first: a taken port fails fast, and /health answers during reload
+    // (requests that move money get 503 until the hub runs).
+    if (config.admin !== undefined) {
+      admin = await startAdminServer({
+        hub,
+        host: config.admin.host,
+        port: config.admin.port,
+        token: dataDir.adminToken,
+        logger: logger.child({ component: 'admin' }),
+        ...(metrics === undefined ? {} : { metrics }),
+      });
+    }
     await hub.start();
+    accepting = true;
   } catch (error) {
+    await admin?.close();
     await hub.stop().catch(() => undefined);
     if (embedded !== undefined) await embedded.close();
     else await link.close();
@@ -104,6 +150,7 @@ export async function startHubProcess(config: HubProcessConfig): Promise<Running
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
+      await admin?.close();
       await hub.stop();
       if (embedded !== undefined) await embedded.close();
       else await link.close();
@@ -111,7 +158,7 @@ export async function startHubProcess(config: HubProcessConfig): Promise<Running
     })();
     return stopped;
   };
-  return { hub, hubId, hubKey, brokerUrl, embedded, ledger, dataDir, stop };
+  return { hub, hubId, hubKey, brokerUrl, embedded, ledger, dataDir, admin, metrics, stop };
 }
 
 /** Optional `payees.json` in the data directory: { "<payeeId>": "<secret>" } for payee logins. */
@@ -125,7 +172,11 @@ async function readPayeeSecrets(dataDir: string): Promise<Record<string, string>
     throw new FarthingError('CONFIG_INVALID', `cannot read ${path}`, { cause: error });
   }
   const parsed: unknown = JSON.parse(text);
-  if (typeof parsed !== 'object' || parsed === null || Object.values(parsed).some((v) => typeof v !== 'string')) {
+  if (
+    typeof parsed !== 'object' ||
+    parsed === null ||
+    Object.values(parsed).some((v) => typeof v !== 'string')
+  ) {
     throw new FarthingError('CONFIG_INVALID', `${path} must map payee ids to secret strings`);
   }
   return parsed as Record<string, string>;

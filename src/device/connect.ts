@@ -27,7 +27,9 @@ export async function connectDevice(options: ConnectDeviceOptions): Promise<Devi
     ...(auth === 'proof'
       ? { username: deviceId, password: () => makeConnectProof(keyPair as KeyPair, hubKey, nowS()) }
       : { username: auth.username, password: auth.password }),
-    ...(options.reconnectPeriodMs === undefined ? {} : { reconnectPeriodMs: options.reconnectPeriodMs }),
+    ...(options.reconnectPeriodMs === undefined
+      ? {}
+      : { reconnectPeriodMs: options.reconnectPeriodMs }),
     ...(options.keepaliveS === undefined ? {} : { keepaliveS: options.keepaliveS }),
   });
   try {

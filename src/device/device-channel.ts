@@ -195,7 +195,9 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
   whenAcked(seq: number = this.seq): Promise<VoucherSent> {
     if (this.ackedSeq >= seq)
       return Promise.resolve({ seq: this.ackedSeq, amountBaseUnits: this.ackedAmountBaseUnits });
-    const waiting = new Promise<VoucherSent>((resolve, reject) => this.ackWaiters.push({ seq, resolve, reject }));
+    const waiting = new Promise<VoucherSent>((resolve, reject) =>
+      this.ackWaiters.push({ seq, resolve, reject }),
+    );
     waiting.catch(() => undefined); // handled for fire-and-forget callers; awaiting still throws
     return waiting;
   }
@@ -243,11 +245,14 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
         { type: MessageType.CloseRequest, channelId: this.channelId },
         this.host.sign,
       );
-      // Re-send the newest voucher first, so the hub closes on everything the device owes.
-      this.resendLatest();
+      // Every attempt re-sends the newest voucher first, so the hub closes on everything the
+      // device owes even if it lost that voucher (a restart, a queue flushed on reconnect).
       this.closeRequest = new PendingRequest<CloseReceipt>(
         'close',
-        () => this.host.publish(bytes),
+        () => {
+          this.resendLatest();
+          this.host.publish(bytes);
+        },
         this.host.resendMs,
         this.host.timeoutMs,
       );

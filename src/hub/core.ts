@@ -1,7 +1,7 @@
 import type { Ledger } from '../ledger/types.js';
 import type { SignFn } from '../protocol/cose.js';
 import type { ChannelTable } from './channel-table.js';
-import type { HubCounters } from './counters.js';
+import type { HubCounters, HubObserver } from './counters.js';
 import type { GroupCommitter } from './group-commit.js';
 import type { Clock, HubLogger, SignatureVerifier } from './ports.js';
 import type { Responder } from './responder.js';
@@ -19,6 +19,7 @@ export interface HubCore {
   readonly verifier: SignatureVerifier;
   readonly responder: Responder;
   readonly counters: HubCounters;
+  readonly observer: HubObserver;
   readonly committer: GroupCommitter;
   /** Serializes every read-then-commit of money. */
   readonly moneyQueue: SerialQueue;

@@ -42,3 +42,22 @@ export class HubCounters {
     return out;
   }
 }
+
+/**
+ * Timings the hub reports as they happen, for histograms (src/hub/metrics.ts). Every method is
+ * optional to implement and must be cheap: it runs on the hot path.
+ */
+export interface HubObserver {
+  verifyBatch(size: number, seconds: number): void;
+  groupCommit(size: number, seconds: number): void;
+  settlement(channels: number, seconds: number, movedBaseUnits: bigint): void;
+  /** From a voucher's arrival to its acknowledgement being handed to the broker. */
+  receiptLatency(seconds: number): void;
+}
+
+export const silentObserver: HubObserver = {
+  verifyBatch() {},
+  groupCommit() {},
+  settlement() {},
+  receiptLatency() {},
+};

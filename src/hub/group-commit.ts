@@ -10,6 +10,8 @@ export interface StagedVoucher {
   seq: number;
   amountBaseUnits: bigint;
   voucherBytes: Uint8Array;
+  /** performance.now() when the voucher arrived, for receipt latency. */
+  receivedAtMs: number;
 }
 
 export interface GroupCommitOptions {

@@ -1,5 +1,7 @@
-import type { Ledger } from '../ledger/types.js';
+import { deviceAccount, externalAccount } from '../ledger/accounts.js';
+import { TransferCode, type CommitResult, type Ledger } from '../ledger/types.js';
 import { decodeMessage } from '../protocol/codec.js';
+import { decodeVoucherFast } from '../protocol/voucher-fast.js';
 import { Limits } from '../protocol/limits.js';
 import { CloseReason, MessageType, type CloseReasonNumber } from '../protocol/messages.js';
 import { Status } from '../protocol/status.js';
@@ -8,7 +10,7 @@ import type { KeyPair } from '../crypto/keys.js';
 import { signerFor } from '../crypto/keys.js';
 import { FarthingError } from '../errors.js';
 import { ChannelTable } from './channel-table.js';
-import { HubCounters } from './counters.js';
+import { HubCounters, silentObserver, type HubObserver } from './counters.js';
 import type { HubCore } from './core.js';
 import { GroupCommitter } from './group-commit.js';
 import { Lifecycle, type CloseOutcome } from './lifecycle.js';
@@ -36,8 +38,36 @@ export interface HubOptions {
   verifier?: SignatureVerifier;
   clock?: Clock;
   logger?: HubLogger;
+  /** Receives timings for metrics histograms. */
+  observer?: HubObserver;
   /** Expected number of open channels, to size the table once. */
   initialChannelSlots?: number;
+}
+
+/** An operator deposit (admin API): money entering a device's prepaid account. */
+export interface DepositInput {
+  /** 32 lower-case hex characters; the same id again is an idempotent retry. */
+  id: string;
+  deviceId: string;
+  asset: string;
+  amountBaseUnits: bigint;
+  reference: string;
+  /** The external account the money comes from: external/<rail>. */
+  rail: string;
+}
+
+export interface HubStats {
+  openChannels: number;
+  /** Escrow still held by open channels: capacity − settled, summed. */
+  escrowOutstandingBaseUnits: bigint;
+  /** Durable voucher value not yet settled. */
+  unsettledBaseUnits: bigint;
+  /** Accepted voucher value in open channels (settled or not). */
+  acceptedOpenBaseUnits: bigint;
+  pendingVerifications: number;
+  stagedVouchers: number;
+  lastGroupCommit: { size: number; ms: number };
+  uptimeS: number;
 }
 
 /**
@@ -73,7 +103,7 @@ export class Hub {
         intervalMs: this.settings.groupCommitIntervalMs,
         maxVouchers: this.settings.groupCommitMaxVouchers,
       },
-      (batch) => this.onDurable(batch),
+      (batch, commitMs) => this.onDurable(batch, commitMs),
       () => this.counters.groupCommitFailures++,
       logger,
     );
@@ -87,6 +117,7 @@ export class Hub {
       verifier: options.verifier ?? new InlineVerifier(),
       responder,
       counters: this.counters,
+      observer: options.observer ?? silentObserver,
       committer,
       moneyQueue: new SerialQueue(),
       clock,
@@ -115,6 +146,34 @@ export class Hub {
 
   get pendingVerifications(): number {
     return this.intake.pending;
+  }
+
+  /** Whether the broker link is up (the embedded broker's in-process link always is). */
+  get brokerConnected(): boolean {
+    return this.options.broker.connected;
+  }
+
+  /** A consistent read of the in-memory figures, for the admin API, metrics and the dashboard. */
+  stats(): HubStats {
+    const { table } = this.core;
+    let escrow = 0n;
+    let unsettled = 0n;
+    let accepted = 0n;
+    for (const slot of table.slots()) {
+      escrow += table.capacityBaseUnits[slot]! - table.settledAmount[slot]!;
+      unsettled += table.durableAmount[slot]! - table.settledAmount[slot]!;
+      accepted += table.acceptedAmount[slot]!;
+    }
+    return {
+      openChannels: table.size,
+      escrowOutstandingBaseUnits: escrow,
+      unsettledBaseUnits: unsettled,
+      acceptedOpenBaseUnits: accepted,
+      pendingVerifications: this.intake.pending,
+      stagedVouchers: this.core.committer.stagedCount,
+      lastGroupCommit: this.lastGroupCommit,
+      uptimeS: (this.core.clock.nowMs() - this.startedAtMs) / 1000,
+    };
   }
 
   get lastGroupCommit(): { size: number; ms: number } {
@@ -170,6 +229,10 @@ export class Hub {
     }
     const deviceKey = keyFromId(parsed.id);
     if (deviceKey === undefined) return this.counters.dropped('device-id');
+    // Most traffic is vouchers: read their one valid shape directly (anything else, including
+    // every malformed voucher, goes through the general strict decoder below).
+    const fast = decodeVoucherFast(payload);
+    if (fast !== undefined) return this.intake.offer(deviceKey, fast.voucher, fast, payload);
     const decoded = decodeMessage(payload, 'up', Limits.maxUpMessageBytes);
     if (!decoded.ok) {
       // Without a parsed message there is no channel or nonce to answer about.
@@ -229,7 +292,8 @@ export class Hub {
     });
   }
 
-  private onDurable(batch: Parameters<VoucherIntake['acknowledge']>[0]): void {
+  private onDurable(batch: Parameters<VoucherIntake['acknowledge']>[0], commitMs: number): void {
+    this.core.observer.groupCommit(batch.length, commitMs / 1000);
     this.counters.groupCommits++;
     this.counters.groupCommitVouchers += batch.length;
     this.intake.acknowledge(batch);
@@ -252,6 +316,32 @@ export class Hub {
 
   settleNow(): Promise<SettlementRun> {
     return this.settlement.settle();
+  }
+
+  /**
+   * Credits device/<id> from external/<rail> in one ledger commit, serialized with opens,
+   * top-ups, closes and settlements on the money queue. Idempotent by `id`; the same id with
+   * other fields fails with LEDGER_ID_CONFLICT.
+   */
+  deposit(input: DepositInput): Promise<CommitResult> {
+    if (this.state !== 'running') {
+      return Promise.reject(new FarthingError('HUB_STOPPED', 'the hub is not running'));
+    }
+    return this.core.moneyQueue.run(() =>
+      this.core.ledger.commit({
+        transfers: [
+          {
+            id: input.id,
+            debitAccount: externalAccount(input.rail),
+            creditAccount: deviceAccount(input.deviceId),
+            asset: input.asset,
+            amountBaseUnits: input.amountBaseUnits,
+            code: TransferCode.Deposit,
+            reference: input.reference,
+          },
+        ],
+      }),
+    );
   }
 
   private track(work: Promise<unknown>): void {

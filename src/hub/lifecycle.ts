@@ -51,7 +51,8 @@ export class Lifecycle {
 
   constructor(
     private readonly core: HubCore,
-    private readonly whenVouchersIdle: (channelKey: string) => Promise<void> = async () => undefined,
+    private readonly whenVouchersIdle: (channelKey: string) => Promise<void> = async () =>
+      undefined,
   ) {
     const s = core.settings;
     this.policy = {

@@ -1,6 +1,6 @@
 import { encodeMessage } from '../protocol/codec.js';
 import type { SignFn } from '../protocol/cose.js';
-import type { Message } from '../protocol/messages.js';
+import { MessageType, type Message } from '../protocol/messages.js';
 import { schemaOf } from '../protocol/schema.js';
 import { downTopic, keyId, payeeTopic } from '../protocol/topics.js';
 import type { BrokerPort, HubLogger } from './ports.js';
@@ -30,7 +30,10 @@ export class Responder {
   private send(topic: string, message: Message): void {
     const signed = isSigned(message.type);
     const bytes = encodeMessage(message, signed ? this.sign : undefined);
-    this.broker.publish(topic, bytes, 1).catch((error: unknown) => {
+    // Plain Acks go at QoS 0: a lost one costs nothing (the next Ack or Receipt covers it, and a
+    // device re-sends its newest voucher after a reconnect); everything else at QoS 1.
+    const qos = message.type === MessageType.Ack ? 0 : 1;
+    this.broker.publish(topic, bytes, qos).catch((error: unknown) => {
       this.logger.warn({ err: error, topic, type: message.type }, 'publish failed');
     });
   }

@@ -134,6 +134,8 @@ export class Settlement {
     }
     run.payouts = await this.payOut([...touchedPayees.keys()]);
     run.durationMs = performance.now() - started;
+    if (run.channels > 0)
+      core.observer.settlement(run.channels, run.durationMs / 1000, run.movedBaseUnits);
     core.counters.settlementBatches += run.batches;
     core.counters.settlementChannels += run.channels;
     core.counters.settledBaseUnits += run.movedBaseUnits;

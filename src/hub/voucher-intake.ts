@@ -10,6 +10,7 @@ import { channelKey as channelRecordKey, decodeChannelRecord } from './records.j
 import type { VerifyItem } from './ports.js';
 
 interface Waiting {
+  receivedAtMs: number;
   deviceKey: Uint8Array;
   voucher: Voucher;
   signed: SignedEnvelope;
@@ -74,7 +75,7 @@ export class VoucherIntake {
       waiting = [];
       this.batch.set(key, waiting);
     }
-    waiting.push({ deviceKey, voucher, signed, bytes });
+    waiting.push({ receivedAtMs: performance.now(), deviceKey, voucher, signed, bytes });
     this.batchSize++;
     if (this.nextRound === undefined) {
       let resolve!: () => void;
@@ -106,7 +107,8 @@ export class VoucherIntake {
     this.nextRound = undefined;
     void this.verifyRound(candidates).finally(() => {
       this.pendingVerifications -= size;
-      for (const key of batch.keys()) if (this.roundOf.get(key) === round.promise) this.roundOf.delete(key);
+      for (const key of batch.keys())
+        if (this.roundOf.get(key) === round.promise) this.roundOf.delete(key);
       round.resolve();
     });
   }
@@ -123,8 +125,10 @@ export class VoucherIntake {
         };
       });
       let results: boolean[];
+      const started = performance.now();
       try {
         results = await this.core.verifier.verifyBatch(items);
+        this.core.observer.verifyBatch(items.length, (performance.now() - started) / 1000);
       } catch (error) {
         this.core.logger.error({ err: error }, 'verifier failed');
         for (const group of round)
@@ -186,6 +190,7 @@ export class VoucherIntake {
       seq: w.voucher.seq,
       amountBaseUnits: w.voucher.amountBaseUnits,
       voucherBytes: w.bytes,
+      receivedAtMs: w.receivedAtMs,
     };
     core.committer.stage(staged);
   }
@@ -242,7 +247,9 @@ export class VoucherIntake {
     const { core } = this;
     const nowS = nowUnixS(core);
     const { table, settings } = core;
+    const nowMs = performance.now();
     for (const v of batch) {
+      core.observer.receiptLatency((nowMs - v.receivedAtMs) / 1000);
       // Match by key: the slot may have been freed and reused if the channel closed meanwhile.
       const slot = table.slotOfKey(v.channelKey);
       if (slot === undefined || table.status[slot] === SlotStatus.Free) continue;

@@ -9,3 +9,4 @@ export * from './messages.js';
 export * from './schema.js';
 export * from './status.js';
 export * from './topics.js';
+export * from './voucher-fast.js';

@@ -244,7 +244,8 @@ export function readPayload(value: CborValue): PayloadRead {
   }
   const type = value[0];
   // Any integer is a possible type number; one this receiver has no schema for is unknown.
-  if (typeof type === 'bigint') return { ok: false, unknownType: true, reason: `unknown type ${type}` };
+  if (typeof type === 'bigint')
+    return { ok: false, unknownType: true, reason: `unknown type ${type}` };
   if (typeof type !== 'number')
     return { ok: false, unknownType: false, reason: 'type is not an integer' };
   const schema = schemaOf(type);

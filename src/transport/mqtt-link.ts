@@ -63,12 +63,21 @@ export async function connectMqttLink(options: MqttLinkOptions): Promise<BrokerL
   }
   // mqtt.js emits 'error' for refused CONNACKs and socket errors; without a listener an
   // EventEmitter would throw. After the first connection they only precede a reconnect.
+  // mqtt.js leaves Nagle's algorithm on; with small request/response messages that costs tens
+  // of milliseconds per round trip (Nagle waiting on the peer's delayed ACK).
+  client.on('connect', () => {
+    const stream = client.stream as { setNoDelay?: (noDelay: boolean) => void } | undefined;
+    stream?.setNoDelay?.(true);
+  });
   let lastError: Error | undefined;
   client.on('error', (error) => {
     lastError = error;
   });
   await connectOnce(client, where);
   client.options.reconnectPeriod = options.reconnectPeriodMs ?? 1000;
+  // After the first success a refused CONNECT is passing (say, a hub still starting up), so
+  // keep retrying rather than going quiet for good.
+  client.options.reconnectOnConnackError = true;
   client.on('reconnect', () => {
     if (typeof password === 'function') client.options.password = freshPassword();
   });

@@ -18,9 +18,21 @@ export interface HubChild {
  * Starts `farthing hub` (the built CLI) as a child process and resolves once it has printed its
  * hub id. Fails loudly if the build is missing: `npm test` builds before running vitest.
  */
-export async function startHubChild(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 15_000): Promise<HubChild> {
-  if (!existsSync(cliPath)) throw new Error(`${cliPath} is missing: run npm run build (npm test does it)`);
-  const child = spawn(process.execPath, [cliPath, 'hub', ...args], {
+export async function startHubChild(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 15_000,
+): Promise<HubChild> {
+  if (!existsSync(cliPath))
+    throw new Error(`${cliPath} is missing: run npm run build (npm test does it)`);
+  // The admin API defaults to 127.0.0.1:8180: give each test hub a free port instead, so that
+  // hubs of concurrent test files (or a developer's own hub) never collide.
+  const adminArgs = args.some(
+    (a) => a === '--admin' || a === '--no-admin' || a.startsWith('--admin='),
+  )
+    ? []
+    : ['--admin', '127.0.0.1:0'];
+  const child = spawn(process.execPath, [cliPath, 'hub', ...args, ...adminArgs], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -31,8 +43,8 @@ export async function startHubChild(args: string[], env: NodeJS.ProcessEnv = {},
     stderr += chunk;
     if (stderr.length > 1_000_000) stderr = stderr.slice(-500_000);
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) =>
-    child.once('exit', (code, signal) => resolveExit({ code, signal })),
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
+    (resolveExit) => child.once('exit', (code, signal) => resolveExit({ code, signal })),
   );
   const hubId = await new Promise<string>((resolveId, reject) => {
     const timer = setTimeout(() => {
@@ -49,7 +61,11 @@ export async function startHubChild(args: string[], env: NodeJS.ProcessEnv = {},
     child.stdout!.on('data', check);
     void exited.then(({ code, signal }) => {
       clearTimeout(timer);
-      reject(new Error(`hub exited (code ${code}, signal ${signal}) before starting; stderr:\n${stderr}`));
+      reject(
+        new Error(
+          `hub exited (code ${code}, signal ${signal}) before starting; stderr:\n${stderr}`,
+        ),
+      );
     });
   });
   return { child, hubId, pid: child.pid!, exited, stderr: () => stderr };

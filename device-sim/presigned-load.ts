@@ -1,0 +1,255 @@
+import { Device, generateKeyPair, type KeyPair } from '../src/device/index.js';
+import { signerFor } from '../src/crypto/keys.js';
+import {
+  encodeMessage,
+  MessageType,
+  decodeMessage,
+  downTopic,
+  keyId,
+  upTopic,
+  toHex,
+} from '../src/protocol/index.js';
+import type { BrokerLink } from '../src/transport/index.js';
+import { connectDeviceLink, type BrokerAuth } from './connect.js';
+import { summarize, type LatencySummary } from './stats.js';
+
+/**
+ * The benchmark's load generator. Every voucher is signed before the timed phase, so the
+ * generator measures the hub, not itself: the timed phase only publishes prepared bytes and
+ * reads acknowledgements. Channels are opened through the device SDK (so the hub escrows as it
+ * would for any device); streaming then uses one raw MQTT link per device.
+ */
+export interface PresignedLoadOptions {
+  brokerUrl: string;
+  hubKey: Uint8Array;
+  devices: number;
+  channelsPerDevice: number;
+  /** Vouchers signed ahead per channel: the most one channel can send in all timed phases. */
+  vouchersPerChannel: number;
+  auth?: BrokerAuth;
+  payeeId?: string;
+  asset?: string;
+  /** Skip opening (for a hub that does not need channels, like the naive baseline). */
+  openChannels?: boolean;
+}
+
+interface LoadChannel {
+  deviceIndex: number;
+  channelIdHex: string;
+  vouchers: Uint8Array[];
+  nextSeq: number;
+  ackedSeq: number;
+  sentAtMs: Float64Array;
+}
+
+export interface ClosedLoopResult {
+  vouchersAcked: number;
+  seconds: number;
+  perS: number;
+}
+
+export interface OpenLoopResult {
+  targetPerS: number;
+  sent: number;
+  acked: number;
+  achievedPerS: number;
+  latency: LatencySummary;
+}
+
+export class PresignedLoad {
+  private readonly channelsById = new Map<string, LoadChannel>();
+  private onAck: ((channel: LoadChannel, seq: number) => void) | undefined;
+
+  private constructor(
+    private readonly links: BrokerLink[],
+    private readonly topics: string[],
+    readonly channels: LoadChannel[],
+  ) {
+    for (const channel of channels) this.channelsById.set(channel.channelIdHex, channel);
+    links.forEach((link) => link.onMessage((_topic, payload) => this.receive(payload)));
+  }
+
+  static async prepare(options: PresignedLoadOptions): Promise<PresignedLoad> {
+    const keyPairs: KeyPair[] = Array.from({ length: options.devices }, () => generateKeyPair());
+    const channelIds: { deviceIndex: number; channelId: Uint8Array }[] = [];
+    if (options.openChannels ?? true) {
+      await inBatches(keyPairs, 16, async (keyPair, deviceIndex) => {
+        const link = await connectDeviceLink({
+          brokerUrl: options.brokerUrl,
+          hubKey: options.hubKey,
+          keyPair,
+          auth: options.auth ?? 'proof',
+        });
+        const device = await Device.create({
+          keyPair,
+          hubKey: options.hubKey,
+          link,
+          cryptoPath: 'node',
+          timeoutMs: 60_000,
+        });
+        for (let c = 0; c < options.channelsPerDevice; c++) {
+          const channel = await device.open({
+            payeeId: options.payeeId ?? 'bench-payee',
+            asset: options.asset ?? 'USD',
+            capacityBaseUnits: BigInt(options.vouchersPerChannel) + 1n,
+            lifetimeS: 3600,
+            price: { baseUnits: 1n, perUnits: 1n },
+          });
+          channelIds.push({ deviceIndex, channelId: channel.channelId });
+        }
+        await device.shutdown();
+      });
+    } else {
+      keyPairs.forEach((_keyPair, deviceIndex) => {
+        for (let c = 0; c < options.channelsPerDevice; c++) {
+          channelIds.push({
+            deviceIndex,
+            channelId: globalThis.crypto.getRandomValues(new Uint8Array(16)),
+          });
+        }
+      });
+    }
+    // Sign everything now, outside any timed phase.
+    const channels: LoadChannel[] = channelIds.map(({ deviceIndex, channelId }) => {
+      const sign = signerFor(keyPairs[deviceIndex]!, 'node');
+      const vouchers: Uint8Array[] = [];
+      for (let seq = 1; seq <= options.vouchersPerChannel; seq++) {
+        vouchers.push(
+          encodeMessage(
+            { type: MessageType.Voucher, channelId, seq, amountBaseUnits: BigInt(seq) },
+            sign,
+          ),
+        );
+      }
+      return {
+        deviceIndex,
+        channelIdHex: toHex(channelId),
+        vouchers,
+        nextSeq: 1,
+        ackedSeq: 0,
+        sentAtMs: new Float64Array(options.vouchersPerChannel + 1),
+      };
+    });
+    const hubId = keyId(options.hubKey);
+    const links: BrokerLink[] = [];
+    const topics: string[] = [];
+    await inBatches(keyPairs, 16, async (keyPair, index) => {
+      const link = await connectDeviceLink({
+        brokerUrl: options.brokerUrl,
+        hubKey: options.hubKey,
+        keyPair,
+        auth: options.auth ?? 'proof',
+      });
+      await link.subscribe(downTopic(hubId, keyId(keyPair.publicKey)), 1);
+      links[index] = link;
+      topics[index] = upTopic(hubId, keyId(keyPair.publicKey));
+    });
+    return new PresignedLoad(links, topics, channels);
+  }
+
+  private receive(payload: Uint8Array): void {
+    const decoded = decodeMessage(payload, 'down');
+    if (!decoded.ok) return;
+    const m = decoded.message;
+    if (m.type !== MessageType.Ack && m.type !== MessageType.Receipt) return;
+    const channel = this.channelsById.get(toHex(m.channelId));
+    if (channel === undefined || m.seq <= channel.ackedSeq) return;
+    channel.ackedSeq = m.seq;
+    this.onAck?.(channel, m.seq);
+  }
+
+  private send(channel: LoadChannel): boolean {
+    const seq = channel.nextSeq;
+    const bytes = channel.vouchers[seq - 1];
+    if (bytes === undefined) return false;
+    channel.nextSeq++;
+    channel.sentAtMs[seq] = performance.now();
+    this.links[channel.deviceIndex]!.publish(this.topics[channel.deviceIndex]!, bytes, 1).catch(
+      () => undefined,
+    );
+    return true;
+  }
+
+  /**
+   * Saturation: every channel keeps exactly one voucher in flight (send the next when the last
+   * is acknowledged), so the hub never gets two of one channel to coalesce: each acknowledged
+   * voucher was verified.
+   */
+  async closedLoop(seconds: number): Promise<ClosedLoopResult> {
+    let acked = 0;
+    let running = true;
+    this.onAck = (channel) => {
+      acked++;
+      if (running && channel.nextSeq === channel.ackedSeq + 1) this.send(channel);
+    };
+    const started = performance.now();
+    for (const channel of this.channels)
+      if (channel.nextSeq === channel.ackedSeq + 1) this.send(channel);
+    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    running = false;
+    const elapsed = (performance.now() - started) / 1000;
+    const counted = acked;
+    await this.quiesce();
+    return { vouchersAcked: counted, seconds: elapsed, perS: counted / elapsed };
+  }
+
+  /** A fixed offered rate, spread round-robin over the channels; latency is send → ack. */
+  async openLoop(targetPerS: number, seconds: number): Promise<OpenLoopResult> {
+    const latencies: number[] = [];
+    let sent = 0;
+    this.onAck = (channel, seq) => {
+      // One ack covers every earlier voucher of the channel; time the newest it covers.
+      latencies.push(performance.now() - channel.sentAtMs[seq]!);
+    };
+    const tickMs = 5;
+    const started = performance.now();
+    let cursor = 0;
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        const elapsedS = (performance.now() - started) / 1000;
+        if (elapsedS >= seconds) {
+          clearInterval(timer);
+          resolve();
+          return;
+        }
+        const due = Math.floor(elapsedS * targetPerS) - sent;
+        for (let i = 0; i < due; i++) {
+          const channel = this.channels[cursor++ % this.channels.length]!;
+          if (this.send(channel)) sent++;
+        }
+      }, tickMs);
+    });
+    await this.quiesce();
+    const acked = latencies.length;
+    return {
+      targetPerS,
+      sent,
+      acked,
+      achievedPerS: acked / seconds,
+      latency: summarize(latencies),
+    };
+  }
+
+  /** Waits (bounded) until every sent voucher is acknowledged. */
+  async quiesce(timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.channels.some((c) => c.ackedSeq < c.nextSeq - 1) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    this.onAck = undefined;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.links.map((link) => link.close()));
+  }
+}
+
+async function inBatches<T>(
+  items: T[],
+  width: number,
+  work: (item: T, index: number) => Promise<void>,
+): Promise<void> {
+  for (let start = 0; start < items.length; start += width) {
+    await Promise.all(items.slice(start, start + width).map((item, i) => work(item, start + i)));
+  }
+}
