@@ -148,6 +148,17 @@ export class PresignedLoad {
   }
 
   private receive(payload: Uint8Array): void {
+    // Plain Acks are nearly all the traffic: [5, channelId, seq, amount]; read seq directly.
+    if (payload.length >= 20 && payload[0] === 0x84 && payload[1] === 0x05 && payload[2] === 0x50) {
+      const seq = readSmallUint(payload, 19);
+      const channel =
+        seq === undefined ? undefined : this.channelsById.get(toHex(payload.subarray(3, 19)));
+      if (channel !== undefined && seq! > channel.ackedSeq) {
+        channel.ackedSeq = seq!;
+        this.onAck?.(channel, seq!);
+      }
+      return;
+    }
     const decoded = decodeMessage(payload, 'down');
     if (!decoded.ok) return;
     const m = decoded.message;
@@ -242,6 +253,21 @@ export class PresignedLoad {
   async close(): Promise<void> {
     await Promise.all(this.links.map((link) => link.close()));
   }
+}
+
+/** A CBOR unsigned integer below 2^32 at `offset` (the generator trusts the hub's encoding). */
+function readSmallUint(bytes: Uint8Array, offset: number): number | undefined {
+  const head = bytes[offset];
+  if (head === undefined) return undefined;
+  if (head < 24) return head;
+  if (head === 0x18) return bytes[offset + 1];
+  if (head === 0x19) return (bytes[offset + 1]! << 8) | bytes[offset + 2]!;
+  if (head === 0x1a)
+    return (
+      ((bytes[offset + 1]! << 24) >>> 0) +
+      ((bytes[offset + 2]! << 16) | (bytes[offset + 3]! << 8) | bytes[offset + 4]!)
+    );
+  return undefined;
 }
 
 async function inBatches<T>(

@@ -182,6 +182,7 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
     // Persist before publishing: after a crash the device must not sign this seq again.
     await this.host.persist();
     this.host.publish(bytes);
+    this.armAckTimer();
     return sent;
   }
 
@@ -322,6 +323,7 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
     this.closeReceipt = receipt;
     this.status = 'closed';
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    if (this.ackTimer !== undefined) clearTimeout(this.ackTimer);
     this.closeRequest?.resolve(receipt);
     this.topUpRequest?.pending.reject(new RequestRefusedError('top-up', Status.CHANNEL_CLOSED));
     if (receipt.seq >= this.ackedSeq) {
@@ -345,6 +347,23 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
     void this.close().catch(() => undefined);
   }
 
+  /**
+   * Until the hub acknowledges the newest voucher, re-send it now and then (backing off to 30 s).
+   * The broker's own QoS only covers the hop to the broker; this covers a hub that restarted,
+   * or an Ack that was lost.
+   */
+  private armAckTimer(delayMs = this.host.resendMs): void {
+    if (this.ackTimer !== undefined) return;
+    this.ackTimer = setTimeout(() => {
+      this.ackTimer = undefined;
+      if (this.status !== 'open' || this.ackedSeq >= this.seq) return;
+      this.resendLatest();
+      this.armAckTimer(Math.min(delayMs * 2, 30_000));
+    }, delayMs);
+  }
+
+  private ackTimer: ReturnType<typeof setTimeout> | undefined;
+
   private scheduleRetry(): void {
     if (this.retryTimer !== undefined) return;
     this.retryTimer = setTimeout(() => {
@@ -354,6 +373,10 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
   }
 
   private resolveAckWaiters(): void {
+    if (this.ackedSeq >= this.seq && this.ackTimer !== undefined) {
+      clearTimeout(this.ackTimer);
+      this.ackTimer = undefined;
+    }
     for (let i = this.ackWaiters.length - 1; i >= 0; i--) {
       const waiter = this.ackWaiters[i]!;
       if (waiter.seq <= this.ackedSeq) {
@@ -370,6 +393,7 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
   /** Stops timers (the device is shutting down). */
   dispose(): void {
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    if (this.ackTimer !== undefined) clearTimeout(this.ackTimer);
     const stopped = new FarthingError('DEVICE_NOT_CONNECTED', 'device closed');
     this.topUpRequest?.pending.reject(stopped);
     this.receiptRequest?.reject(stopped);

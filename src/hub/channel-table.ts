@@ -43,6 +43,8 @@ export class ChannelTable {
   /** Unix second of the last hub-signed Receipt, and acks sent since it. */
   lastSignedReceiptS!: Uint32Array;
   acksSinceSigned!: Uint16Array;
+  /** Unix second of the last PayeeNotice for this channel. */
+  lastPayeeNoticeS!: Uint32Array;
 
   constructor(initialSlots = 1024) {
     this.capacitySlots = Math.max(16, initialSlots);
@@ -57,13 +59,32 @@ export class ChannelTable {
   get arrayBytes(): number {
     return (
       this.capacitySlots *
-      (ID_BYTES + KEY_BYTES + 4 + 1 + 1 + 2 + 4 + 8 + 4 + 8 + 4 + 8 + 4 + 8 + 4 + 2)
+      (ID_BYTES + KEY_BYTES + 4 + 1 + 1 + 2 + 4 + 8 + 4 + 8 + 4 + 8 + 4 + 8 + 4 + 2 + 4)
     );
   }
 
   static keyOf(channelId: Uint8Array): string {
-    // A 16-character one-byte string: the cheapest Map key V8 has for 16 raw bytes.
-    return String.fromCharCode(...channelId);
+    // A 16-character one-byte string: the cheapest Map key V8 has for 16 raw bytes (explicit
+    // arguments: spreading a typed array into fromCharCode is twenty times slower).
+    const c = channelId;
+    return String.fromCharCode(
+      c[0]!,
+      c[1]!,
+      c[2]!,
+      c[3]!,
+      c[4]!,
+      c[5]!,
+      c[6]!,
+      c[7]!,
+      c[8]!,
+      c[9]!,
+      c[10]!,
+      c[11]!,
+      c[12]!,
+      c[13]!,
+      c[14]!,
+      c[15]!,
+    );
   }
 
   slotOf(channelId: Uint8Array): number | undefined {
@@ -103,6 +124,7 @@ export class ChannelTable {
     this.settledAmount[slot] = settledAmount;
     this.lastSignedReceiptS[slot] = 0;
     this.acksSinceSigned[slot] = 0;
+    this.lastPayeeNoticeS[slot] = 0;
     return slot;
   }
 
@@ -190,6 +212,7 @@ export class ChannelTable {
       settledAmount: this.settledAmount,
       lastSignedReceiptS: this.lastSignedReceiptS,
       acksSinceSigned: this.acksSinceSigned,
+      lastPayeeNoticeS: this.lastPayeeNoticeS,
     };
   }
 
@@ -210,6 +233,7 @@ export class ChannelTable {
     this.settledAmount = new BigUint64Array(n);
     this.lastSignedReceiptS = new Uint32Array(n);
     this.acksSinceSigned = new Uint16Array(n);
+    this.lastPayeeNoticeS = new Uint32Array(n);
   }
 }
 

@@ -5,7 +5,7 @@ import { decodeVoucherFast } from '../protocol/voucher-fast.js';
 import { Limits } from '../protocol/limits.js';
 import { CloseReason, MessageType, type CloseReasonNumber } from '../protocol/messages.js';
 import { Status } from '../protocol/status.js';
-import { keyFromId, keyId, parseTopic, upWildcard } from '../protocol/topics.js';
+import { keyFromId, keyId, upWildcard } from '../protocol/topics.js';
 import type { KeyPair } from '../crypto/keys.js';
 import { signerFor } from '../crypto/keys.js';
 import { FarthingError } from '../errors.js';
@@ -86,12 +86,14 @@ export class Hub {
   private readonly inFlight = new Set<Promise<unknown>>();
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   readonly startedAtMs: number;
+  private readonly upPrefix: string;
   private settlingForThreshold = false;
 
   constructor(private readonly options: HubOptions) {
     this.settings = { ...defaultHubSettings, ...options.settings };
     const hubKey = options.keyPair.publicKey;
     this.hubId = keyId(hubKey);
+    this.upPrefix = upWildcard(this.hubId).slice(0, -1);
     const sign = signerFor(options.keyPair, 'node');
     const logger = options.logger ?? silentLogger;
     const clock = options.clock ?? systemClock;
@@ -186,7 +188,9 @@ export class Hub {
     const reloadedChannels = await reloadOpenChannels(this.core);
     this.state = 'running';
     this.options.broker.onMessage((topic, payload) => this.handle(topic, payload));
-    await this.options.broker.subscribe(upWildcard(this.hubId), 1);
+    // QoS 0 from the broker to the hub: no PUBACK round per voucher. Nothing is lost that
+    // matters: a device re-sends its newest voucher until the hub acknowledges it.
+    await this.options.broker.subscribe(upWildcard(this.hubId), 0);
     const expiredOnStart = await this.lifecycle.expireDue();
     this.every(this.settings.settleIntervalMs, () => this.settlement.settle());
     this.every(this.settings.expiryCheckIntervalMs, () => this.lifecycle.expireDue());
@@ -223,11 +227,10 @@ export class Hub {
   /** Entry point for every MQTT message on the hub's `up/+` subscription. */
   handle(topic: string, payload: Uint8Array): void {
     if (this.state !== 'running') return;
-    const parsed = parseTopic(topic);
-    if (parsed === undefined || parsed.kind !== 'up' || parsed.hubId !== this.hubId) {
-      return this.counters.dropped('topic');
-    }
-    const deviceKey = keyFromId(parsed.id);
+    // farthing/v1/<hubId>/up/<deviceId>: the subscription guarantees the prefix on a conforming
+    // broker; check it anyway, then the device id must be exactly a canonical 32-byte key.
+    if (!topic.startsWith(this.upPrefix)) return this.counters.dropped('topic');
+    const deviceKey = keyFromId(topic.slice(this.upPrefix.length));
     if (deviceKey === undefined) return this.counters.dropped('device-id');
     // Most traffic is vouchers: read their one valid shape directly (anything else, including
     // every malformed voucher, goes through the general strict decoder below).

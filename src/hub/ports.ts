@@ -10,6 +10,8 @@ export interface BrokerPort {
   onMessage(handler: (topic: string, payload: Uint8Array) => void): void;
   onStatus?(handler: (status: 'connected' | 'reconnecting' | 'offline' | 'closed') => void): void;
   readonly connected: boolean;
+  /** Optional: run `work` with the socket corked, so its publishes leave in one write. */
+  corked?(work: () => void): void;
 }
 
 export interface VerifyItem {

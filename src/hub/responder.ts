@@ -1,4 +1,5 @@
 import { encodeMessage } from '../protocol/codec.js';
+import { encodeAckFast } from '../protocol/voucher-fast.js';
 import type { SignFn } from '../protocol/cose.js';
 import { MessageType, type Message } from '../protocol/messages.js';
 import { schemaOf } from '../protocol/schema.js';
@@ -23,6 +24,22 @@ export class Responder {
     this.send(downTopic(this.hubId, deviceId), message);
   }
 
+  /** The hot path's answer: a plain Ack, encoded by hand and sent at QoS 0. */
+  ack(deviceKey: Uint8Array, channelId: Uint8Array, seq: number, amountBaseUnits: bigint): void {
+    const topic = downTopic(this.hubId, keyId(deviceKey));
+    this.broker
+      .publish(topic, encodeAckFast(channelId, seq, amountBaseUnits), 0)
+      .catch((error: unknown) => {
+        this.logger.warn({ err: error, topic }, 'publish failed');
+      });
+  }
+
+  /** Runs `work`, letting the broker link coalesce the publishes it makes into fewer writes. */
+  batch(work: () => void): void {
+    if (this.broker.corked === undefined) work();
+    else this.broker.corked(work);
+  }
+
   toPayee(payeeId: string, message: Message): void {
     this.send(payeeTopic(this.hubId, payeeId), message);
   }
@@ -31,7 +48,7 @@ export class Responder {
     const signed = isSigned(message.type);
     const bytes = encodeMessage(message, signed ? this.sign : undefined);
     // Plain Acks go at QoS 0: a lost one costs nothing (the next Ack or Receipt covers it, and a
-    // device re-sends its newest voucher after a reconnect); everything else at QoS 1.
+    // device re-sends its newest voucher until acknowledged); everything else at QoS 1.
     const qos = message.type === MessageType.Ack ? 0 : 1;
     this.broker.publish(topic, bytes, qos).catch((error: unknown) => {
       this.logger.warn({ err: error, topic, type: message.type }, 'publish failed');

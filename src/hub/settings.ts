@@ -30,8 +30,10 @@ export interface HubSettings {
   expiryCheckIntervalMs: number;
   /** Vouchers waiting for a signature check before the hub answers HUB_BUSY. */
   maxPendingVerifications: number;
-  /** Publish a hub-signed PayeeNotice per channel settled. */
+  /** Publish hub-signed PayeeNotices (per channel settled, and at close). */
   payeeNotices: boolean;
+  /** At most one PayeeNotice per channel this often while it streams (ms); always one at close. */
+  payeeNoticeEveryMs: number;
 }
 
 export const defaultHubSettings: HubSettings = {
@@ -55,4 +57,5 @@ export const defaultHubSettings: HubSettings = {
   expiryCheckIntervalMs: 1000,
   maxPendingVerifications: 50_000,
   payeeNotices: true,
+  payeeNoticeEveryMs: 60_000,
 };

@@ -154,6 +154,11 @@ export class Settlement {
 
   private notifyPayee(slot: number, seq: number, amount: bigint): void {
     const { table } = this.core;
+    // A signature per channel per settlement would cost more than the settlement; notices are
+    // rate-limited per channel, and the close always sends the final one.
+    const nowS = Math.floor(this.core.clock.nowMs() / 1000);
+    if (nowS - table.lastPayeeNoticeS[slot]! < this.core.settings.payeeNoticeEveryMs / 1000) return;
+    table.lastPayeeNoticeS[slot] = nowS;
     const fee = cumulativeFee(amount, table.feeBasisPoints[slot]!);
     this.core.responder.toPayee(table.payeeId(slot), {
       type: MessageType.PayeeNotice,

@@ -202,12 +202,7 @@ export class VoucherIntake {
     const seq = core.table.durableSeq[slot]!;
     if (seq === 0) return;
     core.counters.acksSent++;
-    core.responder.toDevice(deviceKey, {
-      type: MessageType.Ack,
-      channelId: core.table.channelId(slot).slice(),
-      seq,
-      amountBaseUnits: core.table.durableAmount[slot]!,
-    });
+    core.responder.ack(deviceKey, core.table.channelId(slot), seq, core.table.durableAmount[slot]!);
   }
 
   /**
@@ -244,6 +239,11 @@ export class VoucherIntake {
 
   /** After a group commit: acknowledge every channel it made durable. */
   acknowledge(batch: StagedVoucher[]): void {
+    // One commit's acknowledgements leave together: one socket write instead of hundreds.
+    this.core.responder.batch(() => this.acknowledgeEach(batch));
+  }
+
+  private acknowledgeEach(batch: StagedVoucher[]): void {
     const { core } = this;
     const nowS = nowUnixS(core);
     const { table, settings } = core;
@@ -258,7 +258,8 @@ export class VoucherIntake {
         table.durableAmount[slot] = v.amountBaseUnits;
       }
       const deviceKey = table.deviceKey(slot);
-      const channelId = table.channelId(slot).slice();
+      // A view into the table: the answer is encoded before the table can change.
+      const channelId = table.channelId(slot);
       const wantsSigned =
         this.receiptRequested.delete(v.channelKey) ||
         nowS - table.lastSignedReceiptS[slot]! >= settings.receiptEveryMs / 1000 ||
@@ -277,12 +278,12 @@ export class VoucherIntake {
       } else {
         table.acksSinceSigned[slot] = table.acksSinceSigned[slot]! + 1;
         core.counters.acksSent++;
-        core.responder.toDevice(deviceKey, {
-          type: MessageType.Ack,
+        core.responder.ack(
+          deviceKey,
           channelId,
-          seq: table.durableSeq[slot]!,
-          amountBaseUnits: table.durableAmount[slot]!,
-        });
+          table.durableSeq[slot]!,
+          table.durableAmount[slot]!,
+        );
       }
     }
   }

@@ -89,3 +89,42 @@ function readUint(
   if (value < minimum) return undefined;
   return { value, next: offset + 1 + width };
 }
+
+/**
+ * Encodes a plain Ack, [5, channelId, seq, amount], without the general encoder: the hub sends
+ * one per acknowledged voucher. Byte-identical to encodeMessage (a test checks it).
+ */
+export function encodeAckFast(
+  channelId: Uint8Array,
+  seq: number,
+  amountBaseUnits: bigint,
+): Uint8Array {
+  if (channelId.length !== 16) throw new RangeError('channelId is 16 bytes');
+  if (!Number.isInteger(seq) || seq < 0 || seq > Limits.maxSeq)
+    throw new RangeError('seq out of range');
+  if (amountBaseUnits < 0n || amountBaseUnits > Limits.maxAmount)
+    throw new RangeError('amount out of range');
+  const out = new Uint8Array(3 + 16 + 9 + 9);
+  out[0] = 0x84;
+  out[1] = MessageType.Ack;
+  out[2] = 0x50;
+  out.set(channelId, 3);
+  let offset = writeUint(out, 19, BigInt(seq));
+  offset = writeUint(out, offset, amountBaseUnits);
+  return out.subarray(0, offset);
+}
+
+function writeUint(out: Uint8Array, offset: number, value: bigint): number {
+  if (value < 24n) {
+    out[offset] = Number(value);
+    return offset + 1;
+  }
+  const width = value < 0x100n ? 1 : value < 0x10000n ? 2 : value < 0x100000000n ? 4 : 8;
+  out[offset] = width === 1 ? 0x18 : width === 2 ? 0x19 : width === 4 ? 0x1a : 0x1b;
+  let v = value;
+  for (let i = width; i >= 1; i--) {
+    out[offset + i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return offset + 1 + width;
+}

@@ -19,6 +19,8 @@ export interface BrokerLink {
   onStatus(handler: (status: LinkStatus) => void): void;
   readonly connected: boolean;
   close(): Promise<void>;
+  /** Optional: run `work` with the connection corked, so its publishes leave in one write. */
+  corked?(work: () => void): void;
 }
 
 /**

@@ -165,11 +165,29 @@ class MqttLink implements BrokerLink {
         ),
       );
     return this.track((done) =>
-      this.client.publish(topic, Buffer.from(payload), { qos, retain: false }, (error) => {
-        if (error) done(this.refused(`publish to ${topic} failed`, error));
-        else done();
-      }),
+      // A view, not a copy: callers hand over freshly encoded bytes and never touch them again.
+      this.client.publish(
+        topic,
+        Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
+        { qos, retain: false },
+        (error) => {
+          if (error) done(this.refused(`publish to ${topic} failed`, error));
+          else done();
+        },
+      ),
     );
+  }
+
+  /** Corks the socket while `work` publishes, so the packets leave in one write. */
+  corked(work: () => void): void {
+    const stream = this.client.stream as { cork?: () => void; uncork?: () => void } | undefined;
+    if (stream?.cork === undefined || stream.uncork === undefined) return work();
+    stream.cork();
+    try {
+      work();
+    } finally {
+      stream.uncork();
+    }
   }
 
   onMessage(handler: (topic: string, payload: Uint8Array) => void): void {

@@ -6,6 +6,7 @@ import {
   encodeMessage,
   MessageType,
   decodeVoucherFast,
+  encodeAckFast,
   toHex,
 } from '../../src/protocol/index.js';
 
@@ -107,5 +108,27 @@ describe('decodeVoucherFast', () => {
       ...bytes.subarray(payloadAt + 20),
     ]);
     expect(decodeVoucherFast(widened)).toBeUndefined();
+  });
+});
+
+describe('encodeAckFast', () => {
+  it('writes exactly the bytes encodeMessage writes', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 16, maxLength: 16 }),
+        seqs,
+        amounts,
+        (channelId, seq, amount) => {
+          const general = encodeMessage({
+            type: MessageType.Ack,
+            channelId,
+            seq,
+            amountBaseUnits: amount,
+          });
+          expect(toHex(encodeAckFast(channelId, seq, amount))).toBe(toHex(general));
+        },
+      ),
+      { numRuns: 5000 },
+    );
   });
 });
