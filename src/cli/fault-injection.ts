@@ -1,3 +1,4 @@
+import { makeRng } from '../../device-sim/rng.js';
 import {
   TransferCode,
   type CommitRequest,
@@ -20,7 +21,7 @@ export function withFaultInjection(ledger: Ledger, env: NodeJS.ProcessEnv = proc
     const [kind, p] = part.split(':');
     probability.set(kind!.trim(), Number(p));
   }
-  const random = seededRandom(Number(env.FARTHING_CRASH_SEED ?? '1'));
+  const random = makeRng(Number(env.FARTHING_CRASH_SEED ?? '1'));
   const kindOf = (request: CommitRequest): string => {
     const keys = (request.records ?? []).map((r) => r.key);
     const codes = new Set(request.transfers.map((t) => t.code));
@@ -58,17 +59,5 @@ export function withFaultInjection(ledger: Ledger, env: NodeJS.ProcessEnv = proc
     transfers: (query) => ledger.transfers(query),
     record: (key) => ledger.record(key),
     records: (prefix) => ledger.records(prefix),
-  };
-}
-
-/** mulberry32: small, seedable, good enough to pick crash moments. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }

@@ -48,10 +48,11 @@ export function hubCommand(): Command {
         '--data <dir>',
         'data directory (hub key, ledger, admin token); created on first start',
       )
-      .option('--listen <host:port>', 'embedded broker address', parseHostPort, {
-        host: '127.0.0.1',
-        port: 1883,
-      })
+      .addOption(
+        new Option('--listen <host:port>', 'embedded broker address')
+          .argParser(parseHostPort)
+          .default({ host: '127.0.0.1', port: 1883 }, '127.0.0.1:1883'),
+      )
       .option(
         '--broker <url>',
         'use this external MQTT broker instead of the embedded one, e.g. mqtt://127.0.0.1:1883',

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { makeRng } from '../../device-sim/rng.js';
 import { generateKeyPair } from '../../src/crypto/keys.js';
 import { connectDevice } from '../../src/device/connect.js';
 import type { Device } from '../../src/device/device.js';
@@ -29,17 +30,6 @@ const DEVICES = 8;
 const CAPACITY = 5_000_000n;
 const price = { baseUnits: 1_000n, perUnits: 1n };
 
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
@@ -50,7 +40,7 @@ describe(`hub crash recovery (${KILLS} SIGKILLs, seed ${SEED})`, () => {
   it(
     'loses no acknowledged voucher and settles nothing twice',
     async () => {
-      const random = seeded(SEED);
+      const random = makeRng(SEED);
       const dataDir = await mkdtemp(join(tmpdir(), 'farthing-crash-'));
       cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
       const port = await freePort();
