@@ -14,7 +14,6 @@ import {
   type Ledger,
   type TransferInput,
 } from '../../src/ledger/index.js';
-import { accountKey, encodeAccountValue } from '../../src/ledger/level-codec.js';
 import { ledgerContract } from './ledger-contract.js';
 
 async function tempDir(): Promise<string> {
@@ -175,12 +174,8 @@ describe('LevelLedger specifics', () => {
     await ledger.open();
     await ledger.commit({ transfers: [deposit(1, 10n)] });
     await ledger.close();
-    // The device's account entry (level-codec.ts) rewritten with 11 instead of 10.
-    const db = new Level<Buffer, Buffer>(path, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
-    await db.put(
-      accountKey(DEVICE),
-      encodeAccountValue({ balances: [{ asset: 'USD', balanceBaseUnits: 11n }], tail: [1] }),
-    );
+    const db = new Level<string, Uint8Array>(path, { valueEncoding: 'view' });
+    await db.put(`b/${DEVICE}\u0000USD`, Uint8Array.of(0, 11));
     await db.close();
     await expectCode(track(new LevelLedger({ path })).open(), 'INVARIANT_BROKEN');
   });
