@@ -26,8 +26,27 @@ export const MAX_RECORD_VALUE_BYTES = 1 << 20;
 export const MAX_PAGE_LIMIT = 1000;
 
 const ASSET_PATTERN = /^[A-Z0-9]{1,12}$/;
-const KNOWN_CODES: ReadonlySet<unknown> = new Set(Object.values(TransferCode));
+const CODES = Object.values(TransferCode) as number[];
+/** Transfer codes are 1..MAX_TRANSFER_CODE without gaps (checked below), so a range test does. */
+export const MAX_TRANSFER_CODE = Math.max(...CODES);
+if (CODES.length !== MAX_TRANSFER_CODE || Math.min(...CODES) !== 1) {
+  throw new Error('TransferCode values must be 1..n without gaps');
+}
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+type MaybeWellFormed = string & { isWellFormed?: () => boolean };
+
+/** No lone surrogates: the text has a UTF-8 encoding that decodes back to it. */
+export const isWellFormed: (text: string) => boolean =
+  typeof ('' as MaybeWellFormed).isWellFormed === 'function'
+    ? (text) => (text as MaybeWellFormed).isWellFormed!()
+    : (text) => !LONE_SURROGATE.test(text);
+
+/** A transfer code this version knows. */
+export function isKnownCode(code: unknown): code is number {
+  return (
+    typeof code === 'number' && code >= 1 && code <= MAX_TRANSFER_CODE && Number.isInteger(code)
+  );
+}
 
 export function isValidAsset(asset: unknown): asset is string {
   return typeof asset === 'string' && ASSET_PATTERN.test(asset);
@@ -55,34 +74,51 @@ export function validateTransfer(input: TransferInput, index = 0): TransferInput
   if (typeof amountBaseUnits !== 'bigint') throw invalid(index, 'amount must be a bigint');
   if (amountBaseUnits <= 0n) throw invalid(index, 'amount must be positive');
   if (amountBaseUnits > MAX_AMOUNT_BASE_UNITS) throw invalid(index, 'amount exceeds 2^64 - 1');
-  if (!KNOWN_CODES.has(code)) throw invalid(index, `unknown transfer code ${String(code)}`);
+  if (!isKnownCode(code)) throw invalid(index, `unknown transfer code ${String(code)}`);
   if (typeof reference !== 'string') throw invalid(index, 'reference must be a string');
   if (reference.length > MAX_REFERENCE_LENGTH) {
     throw invalid(index, `reference longer than ${MAX_REFERENCE_LENGTH} characters`);
   }
-  if (LONE_SURROGATE.test(reference)) throw invalid(index, 'reference is not well-formed text');
+  if (!isWellFormed(reference)) throw invalid(index, 'reference is not well-formed text');
   return { id, debitAccount, creditAccount, asset, amountBaseUnits, code, reference };
 }
 
-/** Record keys and values are the caller's own bookkeeping: a bad one is API misuse. */
-function validateRecord(record: RecordWrite, index: number): RecordWrite {
+/**
+ * Checks one record write and returns its fields, read once, without copying the value.
+ * Record keys and values are the caller's own bookkeeping: a bad one is API misuse.
+ */
+export function checkRecord(record: RecordWrite, index: number): RecordWrite {
   if (typeof record !== 'object' || record === null) {
     throw new TypeError(`records[${index}] is not an object`);
   }
   const { key, value } = record;
+  checkRecordFields(key, value, index);
+  return { key, value };
+}
+
+/** What checkRecord checks, on fields already read (no allocation). */
+export function checkRecordFields(
+  key: unknown,
+  value: unknown,
+  index: number,
+): asserts value is Uint8Array | null {
   if (typeof key !== 'string' || key.length === 0 || key.length > MAX_RECORD_KEY_LENGTH) {
     throw new TypeError(`records[${index}].key must be 1..${MAX_RECORD_KEY_LENGTH} characters`);
   }
-  if (LONE_SURROGATE.test(key)) throw new TypeError(`records[${index}].key is not well-formed`);
-  if (value === null) return { key, value: null };
+  if (!isWellFormed(key)) throw new TypeError(`records[${index}].key is not well-formed`);
+  if (value === null) return;
   if (!(value instanceof Uint8Array)) {
     throw new TypeError(`records[${index}].value must be a Uint8Array or null`);
   }
   if (value.byteLength > MAX_RECORD_VALUE_BYTES) {
     throw new RangeError(`records[${index}].value is larger than ${MAX_RECORD_VALUE_BYTES} bytes`);
   }
+}
+
+function validateRecord(record: RecordWrite, index: number): RecordWrite {
+  const { key, value } = checkRecord(record, index);
   // A private copy: the caller may reuse its buffer as soon as commit() returns.
-  return { key, value: value.slice() };
+  return { key, value: value === null ? null : value.slice() };
 }
 
 export interface ValidatedCommit {
@@ -95,6 +131,18 @@ export interface ValidatedCommit {
  * calling commit() cannot change what is written.
  */
 export function validateCommit(request: CommitRequest): ValidatedCommit {
+  const { transfers, records } = checkCommitShape(request);
+  return {
+    transfers: transfers.map((t, i) => validateTransfer(t, i)),
+    records: records.map((r, i) => validateRecord(r, i)),
+  };
+}
+
+/** The request's arrays, checked for type and bounds (not their items). */
+export function checkCommitShape(request: CommitRequest): {
+  transfers: readonly TransferInput[];
+  records: readonly RecordWrite[];
+} {
   if (typeof request !== 'object' || request === null || !Array.isArray(request.transfers)) {
     throw new TypeError('commit() takes { transfers: TransferInput[], records?: RecordWrite[] }');
   }
@@ -106,10 +154,7 @@ export function validateCommit(request: CommitRequest): ValidatedCommit {
   if (records.length > MAX_RECORDS_PER_COMMIT) {
     throw new RangeError(`at most ${MAX_RECORDS_PER_COMMIT} records per commit`);
   }
-  return {
-    transfers: request.transfers.map((t, i) => validateTransfer(t, i)),
-    records: records.map((r, i) => validateRecord(r, i)),
-  };
+  return { transfers: request.transfers, records };
 }
 
 export function validateQuery(query: TransferQuery): {
@@ -135,7 +180,8 @@ export function sameTransfer(a: TransferInput, b: TransferInput): boolean {
   return differingField(a, b) === undefined;
 }
 
-function differingField(a: TransferInput, b: TransferInput): string | undefined {
+/** The first field in which two transfers differ, or undefined if they are the same. */
+export function differingField(a: TransferInput, b: TransferInput): string | undefined {
   if (a.id !== b.id) return 'id';
   if (a.debitAccount !== b.debitAccount) return 'debitAccount';
   if (a.creditAccount !== b.creditAccount) return 'creditAccount';

@@ -14,6 +14,7 @@ import {
   type Ledger,
   type TransferInput,
 } from '../../src/ledger/index.js';
+import { accountKey, encodeAccountValue } from '../../src/ledger/level-codec.js';
 import { ledgerContract } from './ledger-contract.js';
 
 async function tempDir(): Promise<string> {
@@ -72,13 +73,29 @@ async function everything(ledger: Ledger): Promise<unknown> {
   return { balances: await ledger.balances(), transfers, records };
 }
 
-/** Fails the Nth write and every later one, as a full or broken disk would. */
-class FailingLedger extends LevelLedger {
-  failWrites = false;
+/** Drops index writes once told to, as a crash right after each commit would. */
+class LosingIndexLedger extends LevelLedger {
+  loseIndexWrites = false;
   protected override async writeBatch(
     ...args: Parameters<LevelLedger['writeBatch']>
   ): Promise<void> {
-    if (this.failWrites) throw new Error('EIO: simulated disk failure');
+    const [batch, options] = args;
+    if (this.loseIndexWrites && options.index === true) return batch.close();
+    return super.writeBatch(...args);
+  }
+}
+
+/** Fails the Nth write and every later one, as a full or broken disk would. */
+class FailingLedger extends LevelLedger {
+  failWrites = false;
+  /** Only the writes of derived entries (after each commit, and at close). */
+  failIndexWrites = false;
+  protected override async writeBatch(
+    ...args: Parameters<LevelLedger['writeBatch']>
+  ): Promise<void> {
+    if (this.failWrites || (this.failIndexWrites && args[1].index === true)) {
+      throw new Error('EIO: simulated disk failure');
+    }
     return super.writeBatch(...args);
   }
 }
@@ -174,8 +191,16 @@ describe('LevelLedger specifics', () => {
     await ledger.open();
     await ledger.commit({ transfers: [deposit(1, 10n)] });
     await ledger.close();
-    const db = new Level<string, Uint8Array>(path, { valueEncoding: 'view' });
-    await db.put(`b/${DEVICE}\u0000USD`, Uint8Array.of(0, 11));
+    // The device's account entry (level-codec.ts) rewritten with 11 instead of 10.
+    const db = new Level<Buffer, Buffer>(path, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    await db.put(
+      accountKey(DEVICE),
+      encodeAccountValue({
+        asOf: 1,
+        balances: [{ asset: 'USD', balanceBaseUnits: 11n }],
+        tail: [1],
+      }),
+    );
     await db.close();
     await expectCode(track(new LevelLedger({ path })).open(), 'INVARIANT_BROKEN');
   });
@@ -209,6 +234,189 @@ describe('LevelLedger specifics', () => {
     expect(await everything(reopened)).toEqual(before);
     await reopened.commit({ transfers: [deposit(3, 1n)] });
     expect(await reopened.balance(DEVICE, 'USD')).toBe(11n);
+  });
+
+  // [checkpointTransfers, the round from which index writes are lost (12: only at close)]
+  const crashes: [number, number][] = [
+    [1_000_000, 3],
+    [50, 3],
+    [0, 3],
+    [50, 12],
+    [1_000_000, 12],
+  ];
+  it.each(crashes)(
+    'rebuilds what a crash lost from the blocks (checkpoint every %i, lost from round %i)',
+    async (checkpointTransfers, lostFrom) => {
+      const path = await dir();
+      const DEVICE_B = deviceAccount('d2');
+      const channels = Array.from({ length: 30 }, (_, i) => channelAccount(transferIdFrom('c', i)));
+      // Channel i settles in rounds where (round + i) % 3 > 0, so accounts change (and their
+      // entries get written) at different times.
+      const transfersOf = (round: number): TransferInput[] =>
+        channels.flatMap((channel, i) =>
+          (round + i) % 3 === 0
+            ? []
+            : [
+                {
+                  id: transferIdFrom('settle', round, i, 'payee'),
+                  debitAccount: channel,
+                  creditAccount: i % 2 === 0 ? DEVICE : DEVICE_B,
+                  asset: 'USD',
+                  amountBaseUnits: 3n,
+                  code: TransferCode.SettlePayee,
+                  reference: channel.slice('channel/'.length),
+                },
+                {
+                  id: transferIdFrom('settle', round, i, 'fee'),
+                  debitAccount: channel,
+                  creditAccount: 'hub/fees',
+                  asset: i === 7 ? 'EUR' : 'USD',
+                  amountBaseUnits: 1n,
+                  code: TransferCode.SettleFee,
+                  reference: `round ${round}`,
+                },
+              ],
+        );
+      const fund = (asset: string): TransferInput[] =>
+        channels.map((channel, i) => ({
+          id: transferIdFrom('fund', asset, i),
+          debitAccount: BANK,
+          creditAccount: channel,
+          asset,
+          amountBaseUnits: 1000n,
+          code: TransferCode.Escrow,
+          reference: '',
+        }));
+
+      // The reference: never crashes.
+      const model = track(
+        new LevelLedger({ path: join(path, 'model'), sync: false, checkpointTransfers: 25 }),
+      );
+      // The same commits, but from round `lostFrom` on, its index writes are lost as in a crash.
+      const crashed = track(
+        new LosingIndexLedger({ path: join(path, 'crashed'), sync: false, checkpointTransfers }),
+      );
+      for (const ledger of [model, crashed]) {
+        await ledger.open();
+        await ledger.commit({ transfers: [...fund('USD'), ...fund('EUR')] });
+        for (let round = 0; round < 12; round++) {
+          if (round === lostFrom) crashed.loseIndexWrites = true;
+          await ledger.commit({
+            transfers: transfersOf(round),
+            records: [{ key: `round/${round}`, value: Uint8Array.of(round) }],
+          });
+        }
+      }
+      crashed.loseIndexWrites = true;
+      await crashed.close();
+      const reopened = track(new LevelLedger({ path: join(path, 'crashed') }));
+      await reopened.open();
+
+      // The two ledgers committed at different times; everything else must be equal.
+      const untimed = async (ledger: Ledger): Promise<unknown> =>
+        JSON.parse(
+          JSON.stringify(await everything(ledger), (key, value: unknown) =>
+            key === 'timestampMs' ? undefined : typeof value === 'bigint' ? `${value}n` : value,
+          ),
+        );
+      expect(await untimed(reopened)).toEqual(await untimed(model));
+      for (const account of [DEVICE, DEVICE_B, 'hub/fees', channels[7]!, BANK]) {
+        const history = async (ledger: Ledger): Promise<number[]> => {
+          const sequences: number[] = [];
+          let after: number | undefined = 0;
+          while (after !== undefined) {
+            const page = await ledger.transfers({ account, after, limit: 13 });
+            sequences.push(...page.items.map((t) => t.sequence));
+            after = page.next;
+          }
+          return sequences;
+        };
+        expect(await history(reopened), account).toEqual(await history(model));
+      }
+      const last = transfersOf(11).at(-1)!;
+      expect(await reopened.transfer(last.id)).toEqual({
+        ...(await model.transfer(last.id)),
+        timestampMs: expect.any(Number),
+      });
+      // Ids of replayed blocks are known again: a retry is a no-op, a change a conflict.
+      expect(await reopened.commit({ transfers: transfersOf(11) })).toEqual({
+        applied: 0,
+        alreadyApplied: transfersOf(11).length,
+      });
+      await expectCode(
+        reopened.commit({ transfers: [{ ...last, amountBaseUnits: 2n }] }),
+        'LEDGER_ID_CONFLICT',
+      );
+      // And it goes on from where the blocks end.
+      await reopened.commit({ transfers: transfersOf(12) });
+      await model.commit({ transfers: transfersOf(12) });
+      expect(await untimed(reopened)).toEqual(await untimed(model));
+    },
+  );
+
+  it('keeps an account history across many commits, tail and history entries alike', async () => {
+    const path = await dir();
+    const ledger = track(new LevelLedger({ path, sync: false }));
+    await ledger.open();
+    const expected: number[] = [];
+    let sequence = 0;
+    for (let c = 0; c < 45; c++) {
+      // 1, 2 or 20 deposits to DEVICE per commit, and one elsewhere.
+      const count = c % 7 === 3 ? 20 : 1 + (c % 2);
+      const transfers: TransferInput[] = [];
+      for (let i = 0; i < count; i++) {
+        transfers.push(deposit(1000 * c + i, 1n));
+        expected.push(++sequence);
+      }
+      transfers.push(deposit(1000 * c + 999, 1n, CHANNEL));
+      sequence++;
+      await ledger.commit({ transfers });
+    }
+    const pages = async (target: Ledger, limit: number): Promise<number[]> => {
+      const seen: number[] = [];
+      let after: number | undefined = 0;
+      while (after !== undefined) {
+        const page = await target.transfers({ account: DEVICE, after, limit });
+        expect(page.items.length).toBeLessThanOrEqual(limit);
+        seen.push(...page.items.map((t) => t.sequence));
+        after = page.next;
+      }
+      return seen;
+    };
+    for (const limit of [1, 7, 16, 1000]) expect(await pages(ledger, limit)).toEqual(expected);
+    const middle = await ledger.transfers({ account: DEVICE, after: expected[40]!, limit: 3 });
+    expect(middle.items.map((t) => t.sequence)).toEqual(expected.slice(41, 44));
+    await ledger.close();
+    const reopened = track(new LevelLedger({ path }));
+    await reopened.open();
+    expect(await pages(reopened, 9)).toEqual(expected);
+    expect(await reopened.balance(DEVICE, 'USD')).toBe(BigInt(expected.length));
+  });
+
+  it('fails later commits and index reads, not the durable commit, when an index write fails', async () => {
+    const path = await dir();
+    const ledger = track(new FailingLedger({ path }));
+    await ledger.open();
+    await ledger.commit({ transfers: [deposit(1, 10n)] });
+    ledger.failIndexWrites = true;
+    // The commit itself is durable when it resolves; its index entries fail after.
+    expect(await ledger.commit({ transfers: [deposit(2, 5n)] })).toEqual({
+      applied: 1,
+      alreadyApplied: 0,
+    });
+    await ledger.whenIndexed();
+    await expectCode(ledger.commit({ transfers: [deposit(3, 1n)] }), 'LEDGER_UNAVAILABLE');
+    await expectCode(ledger.transfer(deposit(2, 5n).id), 'LEDGER_UNAVAILABLE');
+    await expectCode(ledger.transfers({ account: DEVICE, limit: 5 }), 'LEDGER_UNAVAILABLE');
+    expect(await ledger.balance(DEVICE, 'USD')).toBe(15n);
+    await ledger.close();
+
+    const reopened = track(new LevelLedger({ path }));
+    await reopened.open();
+    expect(await reopened.balance(DEVICE, 'USD')).toBe(15n);
+    expect((await reopened.transfer(deposit(2, 5n).id))?.sequence).toBe(2);
+    const history = await reopened.transfers({ account: DEVICE, limit: 5 });
+    expect(history.items.map((t) => t.sequence)).toEqual([1, 2]);
   });
 
   it('handles a settlement-sized commit and pages across it', async () => {

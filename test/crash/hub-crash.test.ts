@@ -68,7 +68,7 @@ describe(`hub crash recovery (${KILLS} SIGKILLs, seed ${SEED})`, () => {
         cycle % 2 === 0
           ? {
               FARTHING_CRASH_POINTS:
-                'group-commit:0.01,settlement:0.15,open:0.2,topup:0.2,close:0.3',
+                'group-commit:0.05,settlement:0.08,open:0.2,topup:0.2,close:0.3',
               FARTHING_CRASH_SEED: String(SEED + cycle),
             }
           : {};
