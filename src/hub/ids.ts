@@ -10,10 +10,25 @@ export const escrowTransferId = (channelId: Uint8Array): string =>
   transferIdFrom('escrow', channelId);
 export const topUpTransferId = (channelId: Uint8Array, capacityBaseUnits: bigint): string =>
   transferIdFrom('topup', channelId, capacityBaseUnits);
-export const settlePayeeTransferId = (channelId: Uint8Array, seq: number): string =>
-  transferIdFrom('settle-payee', channelId, seq);
-export const settleFeeTransferId = (channelId: Uint8Array, seq: number): string =>
-  transferIdFrom('settle-fee', channelId, seq);
+/**
+ * The payee and fee legs of settling a channel up to voucher `seq`. Settlement makes two
+ * transfers per channel per batch, so these ids are built rather than hashed: the first 11
+ * bytes of the channel id (itself a SHA-256 prefix), a leg byte (0xa1 payee, 0xa2 fee), then
+ * seq as 4 bytes big-endian. Distinct (channel, seq, leg) give distinct ids; meeting one of the
+ * hub's hashed ids would take a 2^-88 coincidence.
+ */
+export function settleTransferIds(
+  channelId: Uint8Array,
+  seq: number,
+): [payee: string, fee: string] {
+  const id = Buffer.alloc(16);
+  id.set(channelId.subarray(0, 11), 0);
+  id.writeUInt32BE(seq, 12);
+  id[11] = 0xa1;
+  const payee = id.toString('hex');
+  id[11] = 0xa2;
+  return [payee, id.toString('hex')];
+}
 export const refundTransferId = (channelId: Uint8Array): string =>
   transferIdFrom('refund', channelId);
 export const autoFundTransferId = (deviceId: string, amountBaseUnits: bigint): string =>

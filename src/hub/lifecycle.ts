@@ -29,8 +29,7 @@ import {
   autoFundTransferId,
   escrowTransferId,
   refundTransferId,
-  settleFeeTransferId,
-  settlePayeeTransferId,
+  settleTransferIds,
   topUpTransferId,
 } from './ids.js';
 import {
@@ -382,13 +381,9 @@ export class Lifecycle {
         });
       }
     };
-    push(
-      settlePayeeTransferId(channelId, seq),
-      payeeAccount(record.payeeId),
-      split.payeeBaseUnits,
-      TransferCode.SettlePayee,
-    );
-    push(settleFeeTransferId(channelId, seq), HUB_FEES, split.feeBaseUnits, TransferCode.SettleFee);
+    const [payeeId, feeId] = settleTransferIds(channelId, seq);
+    push(payeeId, payeeAccount(record.payeeId), split.payeeBaseUnits, TransferCode.SettlePayee);
+    push(feeId, HUB_FEES, split.feeBaseUnits, TransferCode.SettleFee);
     push(
       refundTransferId(channelId),
       deviceAccount(keyId(record.deviceKey)),

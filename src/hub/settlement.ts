@@ -1,12 +1,12 @@
 import { cumulativeFee, splitSettlement } from '../channel/fees.js';
 import { FarthingError } from '../errors.js';
-import { channelAccount, externalAccount, HUB_FEES, payeeAccount } from '../ledger/accounts.js';
+import { externalAccount, HUB_FEES, payeeAccount } from '../ledger/accounts.js';
 import { TransferCode, type RecordWrite, type TransferInput } from '../ledger/types.js';
 import { toHex } from '../protocol/bytes.js';
 import { MessageType } from '../protocol/messages.js';
 import { SlotStatus } from './channel-table.js';
 import type { HubCore } from './core.js';
-import { payoutTransferId, settleFeeTransferId, settlePayeeTransferId } from './ids.js';
+import { payoutTransferId, settleTransferIds } from './ids.js';
 import { encodeSettledRecord, settledKey } from './records.js';
 import { decodeCborStrict, encodeCbor } from '../protocol/cbor.js';
 
@@ -75,6 +75,8 @@ export class Settlement {
         due.push(slot);
     }
     const touchedPayees = new Map<string, string>();
+    const payeeAccounts = new Map<string, string>();
+    const touchedPayeeSlots = new Set<number>();
     const max = core.settings.settleMaxChannelsPerBatch;
     for (let i = 0; i < due.length; i += max) {
       const slots = due.slice(i, i + max);
@@ -93,11 +95,14 @@ export class Settlement {
         );
         const asset = table.asset(slot);
         const payeeId = table.payeeId(slot);
+        // The table's ids are 16 bytes by construction: no need to re-validate the name.
+        const escrow = `channel/${idHex}`;
+        const [payeeTransferId, feeTransferId] = settleTransferIds(channelId, seq);
         if (split.payeeBaseUnits > 0n) {
           transfers.push({
-            id: settlePayeeTransferId(channelId, seq),
-            debitAccount: channelAccount(idHex),
-            creditAccount: payeeAccount(payeeId),
+            id: payeeTransferId,
+            debitAccount: escrow,
+            creditAccount: payeeAccounts.get(payeeId) ?? cachePayeeAccount(payeeAccounts, payeeId),
             asset,
             amountBaseUnits: split.payeeBaseUnits,
             code: TransferCode.SettlePayee,
@@ -106,8 +111,8 @@ export class Settlement {
         }
         if (split.feeBaseUnits > 0n) {
           transfers.push({
-            id: settleFeeTransferId(channelId, seq),
-            debitAccount: channelAccount(idHex),
+            id: feeTransferId,
+            debitAccount: escrow,
             creditAccount: HUB_FEES,
             asset,
             amountBaseUnits: split.feeBaseUnits,
@@ -120,7 +125,11 @@ export class Settlement {
           value: encodeSettledRecord({ seq, amountBaseUnits: amount }),
         });
         marks.push({ slot, seq, amount });
-        touchedPayees.set(`${payeeId}\n${asset}`, payeeId);
+        const touched = table.payeeOf[slot]! * 256 + table.assetOf[slot]!;
+        if (!touchedPayeeSlots.has(touched)) {
+          touchedPayeeSlots.add(touched);
+          touchedPayees.set(`${payeeId}\n${asset}`, payeeId);
+        }
         run.movedBaseUnits += split.movedBaseUnits;
       }
       await core.ledger.commit({ transfers, records });
@@ -207,6 +216,12 @@ export class Settlement {
     }
     return payouts;
   }
+}
+
+function cachePayeeAccount(cache: Map<string, string>, payeeId: string): string {
+  const account = payeeAccount(payeeId);
+  cache.set(payeeId, account);
+  return account;
 }
 
 function decodeCount(value: Uint8Array | undefined): number {

@@ -6,7 +6,7 @@
  * where <id> and <rail> are 1..64 characters of [A-Za-z0-9_-] (the base64url alphabet, so a
  * device or payee id as it appears in an MQTT topic is also its account id).
  */
-import { sha256 } from '@noble/hashes/sha2.js';
+import { sha256Hasher } from '../crypto/hash.js';
 import type { AccountId, TransferId } from './types.js';
 
 export type AccountKind = 'device' | 'channel' | 'payee' | 'hub' | 'external';
@@ -89,9 +89,8 @@ const TAG_INTEGER = 3;
  * same value encode alike (both as a decimal integer), so `seq` may be either; a number must
  * be a safe integer.
  */
-export function transferIdFrom(...parts: (string | Uint8Array | number | bigint)[]): TransferId {
-  if (parts.length === 0) throw new TypeError('transferIdFrom needs at least one part');
-  const hash = sha256.create();
+function digestOfParts(parts: (string | Uint8Array | number | bigint)[]): Uint8Array {
+  const hash = sha256Hasher();
   hash.update(TRANSFER_ID_DOMAIN);
   const header = Buffer.alloc(5);
   for (const part of parts) {
@@ -117,5 +116,14 @@ export function transferIdFrom(...parts: (string | Uint8Array | number | bigint)
     hash.update(header);
     hash.update(bytes);
   }
-  return Buffer.from(hash.digest().subarray(0, 16)).toString('hex');
+  return hash.digest();
+}
+
+export function transferIdFrom(...parts: (string | Uint8Array | number | bigint)[]): TransferId {
+  if (parts.length === 0) throw new TypeError('transferIdFrom needs at least one part');
+  return hexOf(digestOfParts(parts).subarray(0, 16));
+}
+
+function hexOf(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }

@@ -21,6 +21,9 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
 const HEX = '0123456789abcdef';
 
 export function toHex(bytes: Uint8Array): string {
+  // Node's native hex is several times faster; other runtimes take the loop.
+  if (typeof Buffer !== 'undefined')
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
   let out = '';
   for (const byte of bytes) out += HEX[byte >> 4]! + HEX[byte & 15]!;
   return out;

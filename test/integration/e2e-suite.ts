@@ -1,3 +1,4 @@
+import { Status } from '../../src/protocol/status.js';
 /**
  * The end-to-end suite shared by e2e-embedded.test.ts (the hub's embedded aedes broker) and
  * e2e-mosquitto.test.ts (an external Mosquitto): a real hub process (LevelDB ledger, real
@@ -232,6 +233,7 @@ export function defineE2eSuite(name: string, target: () => Promise<E2eTarget>): 
         received: c.vouchersReceived,
         accepted: c.vouchersAccepted,
         harmless: c.vouchersDuplicate + c.vouchersStale + c.vouchersCoalesced,
+        refused: totalRefused(c.refusedByStatus),
       };
 
       // Redelivered and out of order: everything at or below the newest seq.
@@ -265,13 +267,23 @@ export function defineE2eSuite(name: string, target: () => Promise<E2eTarget>): 
         () => c.vouchersReceived - before.received === replays.length + newer.length,
         'the newer vouchers to reach the hub',
       );
+      // Every voucher is judged accepted or harmless (none refused). Signature checks run on
+      // several workers at once, so 6 or 7 may be applied just before 8 finishes verifying:
+      // then they are accepted too, superseded a moment later. Only counters can differ.
       await waitUntil(
         () =>
-          c.vouchersDuplicate + c.vouchersStale + c.vouchersCoalesced - before.harmless ===
-          replays.length + newer.length - 1,
+          c.vouchersAccepted +
+            c.vouchersDuplicate +
+            c.vouchersStale +
+            c.vouchersCoalesced -
+            before.accepted -
+            before.harmless ===
+          replays.length + newer.length,
         'the newer vouchers to be judged',
       );
-      expect(c.vouchersAccepted).toBe(before.accepted + 1);
+      expect(c.vouchersAccepted - before.accepted).toBeGreaterThanOrEqual(1);
+      expect(c.vouchersAccepted - before.accepted).toBeLessThanOrEqual(3);
+      expect(totalRefused(c.refusedByStatus)).toBe(before.refused);
       expect(hub.table.durableAmount[slot]).toBe(8000n);
 
       const close = await channel.close();
@@ -340,4 +352,11 @@ export function defineE2eSuite(name: string, target: () => Promise<E2eTarget>): 
       for (const b of await ledger.balances()) expect(accountKind(b.account)).toBeDefined();
     });
   });
+}
+
+/** Refusals other than RATE_LIMITED (the receipt requests' own pacing, retried by the SDK). */
+function totalRefused(byStatus: ReadonlyMap<number, number>): number {
+  let total = 0;
+  for (const [status, count] of byStatus) if (status !== Status.RATE_LIMITED) total += count;
+  return total;
 }
