@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +20,10 @@ interface Phase {
   channelsPerDevice: number;
 }
 
-async function startHub(dataDir: string, brokerArgs: string[]): Promise<Child & { hubId: string }> {
+async function startHub(
+  dataDir: string,
+  brokerArgs: string[],
+): Promise<Child & { hubId: string; adminUrl: string; dataDir: string }> {
   const admin = await freeLoopbackPort();
   const hub = await startNodeChild(
     [
@@ -38,7 +41,31 @@ async function startHub(dataDir: string, brokerArgs: string[]): Promise<Child & 
     ],
     /^farthing hub (\S+)$/m,
   );
-  return { ...hub, hubId: hub.match[1]! };
+  return { ...hub, hubId: hub.match[1]!, adminUrl: `http://127.0.0.1:${admin}`, dataDir };
+}
+
+/** Group-commit size and time as the hub's own metrics saw them (sum ÷ count of each histogram). */
+async function groupCommitFigures(hub: {
+  adminUrl: string;
+  dataDir: string;
+}): Promise<{ meanSize: number; meanMs: number }> {
+  const token = (await readFile(join(hub.dataDir, 'admin.token'), 'utf8')).trim();
+  const text = await (
+    await fetch(`${hub.adminUrl}/metrics`, { headers: { authorization: `Bearer ${token}` } })
+  ).text();
+  const value = (name: string): number =>
+    Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return {
+    meanSize: Math.round(
+      value('farthing_group_commit_size_sum') / value('farthing_group_commit_size_count'),
+    ),
+    meanMs:
+      Math.round(
+        (value('farthing_group_commit_seconds_sum') /
+          value('farthing_group_commit_seconds_count')) *
+          100_000,
+      ) / 100,
+  };
 }
 
 async function measureHub(
@@ -115,6 +142,9 @@ export async function run(opts: { quick: boolean }): Promise<Record<string, numb
       figures.p95ReceiptMsAt90 = m.at90!.latency.p95;
       figures.p99ReceiptMsAt90 = m.at90!.latency.p99;
       figures.achievedPerSAt90 = Math.round(m.at90!.achievedPerS);
+      const commits = await groupCommitFigures(hub);
+      figures.groupCommitMeanVouchers = commits.meanSize;
+      figures.groupCommitMeanMs = commits.meanMs;
     } finally {
       await hub.stop();
     }
