@@ -99,8 +99,7 @@ async function settlementRound(path: string, channels: number, batch: number): P
       0n,
     );
     // A durable voucher ahead of the settled mark: what settlement moves.
-    hub.table.durableSeq[slot] = 7;
-    hub.table.durableAmount[slot] = 12_345n;
+    hub.table.markDurable(slot, 7, 12_345n);
   }
   const started = performance.now();
   const run = await hub.settleNow();

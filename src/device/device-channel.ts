@@ -80,7 +80,6 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
   private topUpRequest: { capacity: bigint; pending: PendingRequest<Receipt> } | undefined;
   private receiptRequest: PendingRequest<Receipt> | undefined;
   private closeRequest: PendingRequest<CloseReceipt> | undefined;
-  private retryTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly host: ChannelHost,
@@ -302,8 +301,15 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
     const refused = new RequestRefusedError(refusedWhat(rejection.refusedType), rejection.status);
     switch (rejection.refusedType) {
       case MessageType.Voucher:
-        if (RETRYABLE.has(rejection.status)) this.scheduleRetry();
-        else if (rejection.seq === this.seq) this.rejectAckWaiters(refused);
+        // Retryable: re-send soon (restart the re-send timer at its shortest period). Refused
+        // for good: stop re-sending that voucher.
+        if (RETRYABLE.has(rejection.status)) {
+          this.stopAckTimer();
+          this.armAckTimer();
+        } else if (rejection.seq === this.seq) {
+          this.stopAckTimer();
+          this.rejectAckWaiters(refused);
+        }
         if (rejection.status === Status.CHANNEL_CLOSED) this.markClosedByHub();
         return;
       case MessageType.TopUp:
@@ -322,8 +328,7 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
   onCloseReceipt(receipt: CloseReceipt): void {
     this.closeReceipt = receipt;
     this.status = 'closed';
-    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
-    if (this.ackTimer !== undefined) clearTimeout(this.ackTimer);
+    this.stopAckTimer();
     this.closeRequest?.resolve(receipt);
     this.topUpRequest?.pending.reject(new RequestRefusedError('top-up', Status.CHANNEL_CLOSED));
     if (receipt.seq >= this.ackedSeq) {
@@ -364,19 +369,13 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
 
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
 
-  private scheduleRetry(): void {
-    if (this.retryTimer !== undefined) return;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      this.resendLatest();
-    }, this.host.resendMs);
+  private stopAckTimer(): void {
+    if (this.ackTimer !== undefined) clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
   }
 
   private resolveAckWaiters(): void {
-    if (this.ackedSeq >= this.seq && this.ackTimer !== undefined) {
-      clearTimeout(this.ackTimer);
-      this.ackTimer = undefined;
-    }
+    if (this.ackedSeq >= this.seq) this.stopAckTimer();
     for (let i = this.ackWaiters.length - 1; i >= 0; i--) {
       const waiter = this.ackWaiters[i]!;
       if (waiter.seq <= this.ackedSeq) {
@@ -392,8 +391,7 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
 
   /** Stops timers (the device is shutting down). */
   dispose(): void {
-    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
-    if (this.ackTimer !== undefined) clearTimeout(this.ackTimer);
+    this.stopAckTimer();
     const stopped = new FarthingError('DEVICE_NOT_CONNECTED', 'device closed');
     this.topUpRequest?.pending.reject(stopped);
     this.receiptRequest?.reject(stopped);

@@ -1,4 +1,10 @@
-export { connectDevice, type ConnectDeviceOptions } from './connect.js';
+export {
+  connectDevice,
+  connectDeviceLink,
+  type BrokerAuth,
+  type ConnectDeviceOptions,
+  type DeviceLinkOptions,
+} from './connect.js';
 export { makeConnectProof } from './connect-proof.js';
 export { Device, type DeviceOptions, type OpenParams } from './device.js';
 export { DeviceChannel, type VoucherSent } from './device-channel.js';

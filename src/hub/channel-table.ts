@@ -40,6 +40,12 @@ export class ChannelTable {
   durableAmount!: BigUint64Array;
   settledSeq!: Uint32Array;
   settledAmount!: BigUint64Array;
+  /**
+   * Durable but unsettled value over all channels in the table, kept up to date by
+   * markDurable/markSettled/remove, so the settlement threshold is checked after every group
+   * commit without a pass over a million channels.
+   */
+  unsettledBaseUnits = 0n;
   /** Unix second of the last hub-signed Receipt, and acks sent since it. */
   lastSignedReceiptS!: Uint32Array;
   acksSinceSigned!: Uint16Array;
@@ -122,13 +128,30 @@ export class ChannelTable {
     this.durableAmount[slot] = durableAmount;
     this.settledSeq[slot] = settledSeq;
     this.settledAmount[slot] = settledAmount;
+    this.unsettledBaseUnits += durableAmount - settledAmount;
     this.lastSignedReceiptS[slot] = 0;
     this.acksSinceSigned[slot] = 0;
     this.lastPayeeNoticeS[slot] = 0;
     return slot;
   }
 
+  /** A group commit made this voucher durable (a no-op if a newer one already is). */
+  markDurable(slot: number, seq: number, amountBaseUnits: bigint): void {
+    if (seq <= this.durableSeq[slot]!) return;
+    this.unsettledBaseUnits += amountBaseUnits - this.durableAmount[slot]!;
+    this.durableSeq[slot] = seq;
+    this.durableAmount[slot] = amountBaseUnits;
+  }
+
+  /** A settlement commit moved the channel's settled mark up to this voucher. */
+  markSettled(slot: number, seq: number, amountBaseUnits: bigint): void {
+    this.unsettledBaseUnits -= amountBaseUnits - this.settledAmount[slot]!;
+    this.settledSeq[slot] = seq;
+    this.settledAmount[slot] = amountBaseUnits;
+  }
+
   remove(slot: number): void {
+    this.unsettledBaseUnits -= this.durableAmount[slot]! - this.settledAmount[slot]!;
     const key = ChannelTable.keyOf(this.channelId(slot));
     this.slotById.delete(key);
     this.status[slot] = SlotStatus.Free;

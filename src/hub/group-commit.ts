@@ -1,12 +1,12 @@
 import type { Ledger, RecordWrite } from '../ledger/types.js';
+import { toHex } from '../protocol/bytes.js';
 import { encodeVoucherRecord, voucherKey } from './records.js';
 import type { HubLogger } from './ports.js';
 
 /** One channel's newest verified voucher, waiting to be made durable. */
 export interface StagedVoucher {
   channelKey: string;
-  channelIdHex: string;
-  slot: number;
+  channelId: Uint8Array;
   seq: number;
   amountBaseUnits: bigint;
   voucherBytes: Uint8Array;
@@ -29,6 +29,8 @@ export interface GroupCommitOptions {
  */
 export class GroupCommitter {
   private staged = new Map<string, StagedVoucher>();
+  /** The batch whose commit is under way. */
+  private committing = new Map<string, StagedVoucher>();
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
   private stopped = false;
@@ -65,8 +67,6 @@ export class GroupCommitter {
     return this.staged.has(channelKey) || this.committing.has(channelKey);
   }
 
-  private committing = new Map<string, StagedVoucher>();
-
   /** Commits everything staged so far; resolves when it (and any commit before it) is done. */
   async flush(): Promise<void> {
     if (this.timer !== undefined) {
@@ -87,7 +87,7 @@ export class GroupCommitter {
 
   private async commit(batch: StagedVoucher[]): Promise<void> {
     const records: RecordWrite[] = batch.map((v) => ({
-      key: voucherKey(v.channelIdHex),
+      key: voucherKey(toHex(v.channelId)),
       value: encodeVoucherRecord({
         seq: v.seq,
         amountBaseUnits: v.amountBaseUnits,

@@ -23,6 +23,7 @@ import {
   type SignatureVerifier,
 } from './ports.js';
 import { reloadOpenChannels } from './recovery.js';
+import { refuseChannelMessage } from './refusals.js';
 import { Responder } from './responder.js';
 import { SerialQueue } from './serial-queue.js';
 import { Settlement, type SettlementRun } from './settlement.js';
@@ -159,17 +160,15 @@ export class Hub {
   stats(): HubStats {
     const { table } = this.core;
     let escrow = 0n;
-    let unsettled = 0n;
     let accepted = 0n;
     for (const slot of table.slots()) {
       escrow += table.capacityBaseUnits[slot]! - table.settledAmount[slot]!;
-      unsettled += table.durableAmount[slot]! - table.settledAmount[slot]!;
       accepted += table.acceptedAmount[slot]!;
     }
     return {
       openChannels: table.size,
       escrowOutstandingBaseUnits: escrow,
-      unsettledBaseUnits: unsettled,
+      unsettledBaseUnits: table.unsettledBaseUnits,
       acceptedOpenBaseUnits: accepted,
       pendingVerifications: this.intake.pending,
       stagedVouchers: this.core.committer.stagedCount,
@@ -261,22 +260,14 @@ export class Hub {
 
   private receiptRequested(deviceKey: Uint8Array, channelId: Uint8Array): void {
     const { table } = this.core;
-    const slot = table.slotOf(channelId);
-    const reject = (status: number): void => {
-      this.counters.refused(status);
-      this.core.responder.toDevice(deviceKey, {
-        type: MessageType.Rejection,
-        channelId,
-        refusedType: MessageType.ReceiptRequest,
-        seq: 0,
-        status,
-      });
-    };
+    const key = ChannelTable.keyOf(channelId);
+    const slot = table.slotOfKey(key);
+    const reject = (status: number): void =>
+      refuseChannelMessage(this.core, deviceKey, channelId, MessageType.ReceiptRequest, 0, status);
     if (slot === undefined) {
       return this.track(this.lifecycle.unknownStatus(channelId).then(reject));
     }
     if (!table.isDeviceKey(slot, deviceKey)) return reject(Status.CHANNEL_NOT_OWNED);
-    const key = ChannelTable.keyOf(channelId);
     if (this.core.committer.isPending(key)) {
       this.intake.receiptRequested.add(key);
       return;
@@ -302,7 +293,7 @@ export class Hub {
     this.intake.acknowledge(batch);
     if (
       !this.settlingForThreshold &&
-      this.settlement.unsettledBaseUnits() >= this.settings.settleThresholdBaseUnits
+      this.core.table.unsettledBaseUnits >= this.settings.settleThresholdBaseUnits
     ) {
       this.settlingForThreshold = true;
       void this.settlement.settle().finally(() => (this.settlingForThreshold = false));

@@ -6,7 +6,6 @@ import {
   channelAccount,
   deviceAccount,
   externalAccount,
-  HUB_FEES,
   payeeAccount,
 } from '../ledger/accounts.js';
 import { TransferCode, type TransferInput } from '../ledger/types.js';
@@ -24,14 +23,10 @@ import {
 import { Status } from '../protocol/status.js';
 import { keyId } from '../protocol/topics.js';
 import { ChannelTable, SlotStatus } from './channel-table.js';
+import { closedOrUnknown, refuseChannelMessage } from './refusals.js';
+import { pushSettlementLegs } from './settlement.js';
 import { nowUnixS, type HubCore } from './core.js';
-import {
-  autoFundTransferId,
-  escrowTransferId,
-  refundTransferId,
-  settleTransferIds,
-  topUpTransferId,
-} from './ids.js';
+import { autoFundTransferId, escrowTransferId, refundTransferId, topUpTransferId } from './ids.js';
 import {
   channelKey,
   decodeChannelRecord,
@@ -193,16 +188,8 @@ export class Lifecycle {
 
   async topUp(deviceKey: Uint8Array, request: TopUp, signed: SignedEnvelope): Promise<void> {
     const { core } = this;
-    const refuse = (status: number): void => {
-      core.counters.refused(status);
-      core.responder.toDevice(deviceKey, {
-        type: MessageType.Rejection,
-        channelId: request.channelId,
-        refusedType: MessageType.TopUp,
-        seq: 0,
-        status,
-      });
-    };
+    const refuse = (status: number): void =>
+      refuseChannelMessage(core, deviceKey, request.channelId, MessageType.TopUp, 0, status);
     const precheck = this.checkTopUpNow(deviceKey, request);
     if (precheck === 'unknown') return refuse(await this.unknownStatus(request.channelId));
     if (precheck.kind === 'refuse') return refuse(precheck.status);
@@ -278,14 +265,8 @@ export class Lifecycle {
   }
 
   /** CHANNEL_CLOSED if the durable record says so, else CHANNEL_UNKNOWN. */
-  async unknownStatus(channelId: Uint8Array): Promise<number> {
-    const value = await this.core.ledger
-      .record(channelKey(toHex(channelId)))
-      .catch(() => undefined);
-    if (value === undefined) return Status.CHANNEL_UNKNOWN;
-    return decodeChannelRecord(value).status === 'closed'
-      ? Status.CHANNEL_CLOSED
-      : Status.CHANNEL_UNKNOWN;
+  unknownStatus(channelId: Uint8Array): Promise<number> {
+    return closedOrUnknown(this.core, channelId).catch(() => Status.CHANNEL_UNKNOWN);
   }
 
   /** Device-signed CloseRequest: the signature is checked, then the channel closes. */
@@ -295,16 +276,8 @@ export class Lifecycle {
     signed: SignedEnvelope,
   ): Promise<void> {
     const { core } = this;
-    const refuse = (status: number): void => {
-      core.counters.refused(status);
-      core.responder.toDevice(deviceKey, {
-        type: MessageType.Rejection,
-        channelId,
-        refusedType: MessageType.CloseRequest,
-        seq: 0,
-        status,
-      });
-    };
+    const refuse = (status: number): void =>
+      refuseChannelMessage(core, deviceKey, channelId, MessageType.CloseRequest, 0, status);
     const slot = core.table.slotOf(channelId);
     if (slot !== undefined && !core.table.isDeviceKey(slot, deviceKey))
       return refuse(Status.CHANNEL_NOT_OWNED);
@@ -363,33 +336,26 @@ export class Lifecycle {
     const split = splitSettlement(settled, amount, fee);
     const refund = record.capacityBaseUnits - amount;
     const transfers: TransferInput[] = [];
-    const push = (
-      id: string,
-      credit: string,
-      amountBaseUnits: bigint,
-      code: TransferInput['code'],
-    ): void => {
-      if (amountBaseUnits > 0n) {
-        transfers.push({
-          id,
-          debitAccount: channelAccount(idHex),
-          creditAccount: credit,
-          asset: record.asset,
-          amountBaseUnits,
-          code,
-          reference: idHex,
-        });
-      }
-    };
-    const [payeeId, feeId] = settleTransferIds(channelId, seq);
-    push(payeeId, payeeAccount(record.payeeId), split.payeeBaseUnits, TransferCode.SettlePayee);
-    push(feeId, HUB_FEES, split.feeBaseUnits, TransferCode.SettleFee);
-    push(
-      refundTransferId(channelId),
-      deviceAccount(keyId(record.deviceKey)),
-      refund,
-      TransferCode.Refund,
+    pushSettlementLegs(
+      transfers,
+      channelId,
+      idHex,
+      seq,
+      split,
+      payeeAccount(record.payeeId),
+      record.asset,
     );
+    if (refund > 0n) {
+      transfers.push({
+        id: refundTransferId(channelId),
+        debitAccount: channelAccount(idHex),
+        creditAccount: deviceAccount(keyId(record.deviceKey)),
+        asset: record.asset,
+        amountBaseUnits: refund,
+        code: TransferCode.Refund,
+        reference: idHex,
+      });
+    }
     const feeTotal = cumulativeFee(amount, fee);
     const closed: ChannelRecord = {
       ...record,

@@ -1,5 +1,4 @@
 import { decodeCborStrict, encodeCbor, type CborValue } from '../protocol/cbor.js';
-import { fromHex, toHex } from '../protocol/bytes.js';
 import { FarthingError } from '../errors.js';
 
 /**
@@ -137,6 +136,3 @@ export function decodeSettledRecord(value: Uint8Array): SettledRecord {
   const f = decode(value, 'settled');
   return { seq: num(f[1]), amountBaseUnits: big(f[2]) };
 }
-
-export const channelIdHex = (channelId: Uint8Array): string => toHex(channelId);
-export const channelIdFromHex = (idHex: string): Uint8Array => fromHex(idHex);

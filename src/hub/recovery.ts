@@ -1,30 +1,28 @@
-import { toHex } from '../protocol/bytes.js';
+import { fromHex } from '../protocol/bytes.js';
 import type { HubCore } from './core.js';
 import {
   CHANNEL_PREFIX,
   decodeChannelRecord,
   decodeSettledRecord,
   decodeVoucherRecord,
-  settledKey,
-  voucherKey,
+  SETTLED_PREFIX,
+  VOUCHER_PREFIX,
 } from './records.js';
 
 /**
  * Start-up: reload every open channel with its latest durable voucher and settled mark, so
  * settlement resumes where it stopped. Devices re-send their newest voucher on reconnect,
  * which restores anything that was received but not yet durable when the hub went down.
+ *
+ * Three sequential scans (channels, then vouchers, then settled marks) rather than two point
+ * reads per channel: a million channels reload in key order instead of two million seeks.
  */
 export async function reloadOpenChannels(core: HubCore): Promise<number> {
-  let loaded = 0;
+  const { table } = core;
   for await (const [, value] of core.ledger.records(CHANNEL_PREFIX)) {
     const record = decodeChannelRecord(value);
     if (record.status !== 'open') continue;
-    const idHex = toHex(record.channelId);
-    const voucherValue = await core.ledger.record(voucherKey(idHex));
-    const settledValue = await core.ledger.record(settledKey(idHex));
-    const voucher = voucherValue === undefined ? undefined : decodeVoucherRecord(voucherValue);
-    const settled = settledValue === undefined ? undefined : decodeSettledRecord(settledValue);
-    core.table.insert(
+    table.insert(
       {
         channelId: record.channelId,
         deviceKey: record.deviceKey,
@@ -32,18 +30,31 @@ export async function reloadOpenChannels(core: HubCore): Promise<number> {
         asset: record.asset,
         capacityBaseUnits: record.capacityBaseUnits,
         expiresAtUnixS: record.expiresAtUnixS,
-        seq: voucher?.seq ?? 0,
-        amountBaseUnits: voucher?.amountBaseUnits ?? 0n,
+        seq: 0,
+        amountBaseUnits: 0n,
         status: 'open',
         closeReason: undefined,
       },
       record.feeBasisPoints,
-      settled?.seq ?? 0,
-      settled?.amountBaseUnits ?? 0n,
-      voucher?.seq ?? 0,
-      voucher?.amountBaseUnits ?? 0n,
+      0,
+      0n,
+      0,
+      0n,
     );
-    loaded++;
   }
-  return loaded;
+  for await (const [key, value] of core.ledger.records(VOUCHER_PREFIX)) {
+    const slot = table.slotOf(fromHex(key.slice(VOUCHER_PREFIX.length)));
+    if (slot === undefined) continue; // a closed channel's final voucher
+    const voucher = decodeVoucherRecord(value);
+    table.markDurable(slot, voucher.seq, voucher.amountBaseUnits);
+    table.acceptedSeq[slot] = voucher.seq;
+    table.acceptedAmount[slot] = voucher.amountBaseUnits;
+  }
+  for await (const [key, value] of core.ledger.records(SETTLED_PREFIX)) {
+    const slot = table.slotOf(fromHex(key.slice(SETTLED_PREFIX.length)));
+    if (slot === undefined) continue;
+    const settled = decodeSettledRecord(value);
+    table.markSettled(slot, settled.seq, settled.amountBaseUnits);
+  }
+  return table.size;
 }

@@ -1,4 +1,4 @@
-import { cumulativeFee, splitSettlement } from '../channel/fees.js';
+import { cumulativeFee, splitSettlement, type SettlementSplit } from '../channel/fees.js';
 import { FarthingError } from '../errors.js';
 import { externalAccount, HUB_FEES, payeeAccount } from '../ledger/accounts.js';
 import { TransferCode, type RecordWrite, type TransferInput } from '../ledger/types.js';
@@ -34,15 +34,6 @@ export class Settlement {
 
   constructor(private readonly core: HubCore) {}
 
-  /** Durable value not yet settled, summed over open channels (all assets). */
-  unsettledBaseUnits(): bigint {
-    const { table } = this.core;
-    let sum = 0n;
-    for (const slot of table.slots())
-      sum += table.durableAmount[slot]! - table.settledAmount[slot]!;
-    return sum;
-  }
-
   /** Runs a settlement now, or joins the one already running. */
   settle(): Promise<SettlementRun> {
     if (this.running === undefined) {
@@ -67,16 +58,16 @@ export class Settlement {
       payouts: 0,
     };
     const due: number[] = [];
-    for (const slot of table.slots()) {
-      if (
-        table.status[slot] === SlotStatus.Open &&
-        table.durableAmount[slot]! > table.settledAmount[slot]!
-      )
-        due.push(slot);
+    // The running total says whether anything is due without a pass over every channel.
+    if (table.unsettledBaseUnits > 0n) {
+      for (const slot of table.slots()) {
+        const moved = table.durableAmount[slot]! > table.settledAmount[slot]!;
+        if (table.status[slot] === SlotStatus.Open && moved) due.push(slot);
+      }
     }
-    const touchedPayees = new Map<string, string>();
+    /** (payee, asset) pairs that received money, keyed by their interned indexes. */
+    const touchedPayees = new Map<number, [payeeId: string, asset: string]>();
     const payeeAccounts = new Map<string, string>();
-    const touchedPayeeSlots = new Set<number>();
     const max = core.settings.settleMaxChannelsPerBatch;
     for (let i = 0; i < due.length; i += max) {
       const slots = due.slice(i, i + max);
@@ -95,53 +86,26 @@ export class Settlement {
         );
         const asset = table.asset(slot);
         const payeeId = table.payeeId(slot);
-        // The table's ids are 16 bytes by construction: no need to re-validate the name.
-        const escrow = `channel/${idHex}`;
-        const [payeeTransferId, feeTransferId] = settleTransferIds(channelId, seq);
-        if (split.payeeBaseUnits > 0n) {
-          transfers.push({
-            id: payeeTransferId,
-            debitAccount: escrow,
-            creditAccount: payeeAccounts.get(payeeId) ?? cachePayeeAccount(payeeAccounts, payeeId),
-            asset,
-            amountBaseUnits: split.payeeBaseUnits,
-            code: TransferCode.SettlePayee,
-            reference: idHex,
-          });
-        }
-        if (split.feeBaseUnits > 0n) {
-          transfers.push({
-            id: feeTransferId,
-            debitAccount: escrow,
-            creditAccount: HUB_FEES,
-            asset,
-            amountBaseUnits: split.feeBaseUnits,
-            code: TransferCode.SettleFee,
-            reference: idHex,
-          });
-        }
+        const payee = payeeAccounts.get(payeeId) ?? cachePayeeAccount(payeeAccounts, payeeId);
+        pushSettlementLegs(transfers, channelId, idHex, seq, split, payee, asset);
         records.push({
           key: settledKey(idHex),
           value: encodeSettledRecord({ seq, amountBaseUnits: amount }),
         });
         marks.push({ slot, seq, amount });
         const touched = table.payeeOf[slot]! * 256 + table.assetOf[slot]!;
-        if (!touchedPayeeSlots.has(touched)) {
-          touchedPayeeSlots.add(touched);
-          touchedPayees.set(`${payeeId}\n${asset}`, payeeId);
-        }
+        if (!touchedPayees.has(touched)) touchedPayees.set(touched, [payeeId, asset]);
         run.movedBaseUnits += split.movedBaseUnits;
       }
       await core.ledger.commit({ transfers, records });
       run.batches++;
       for (const { slot, seq, amount } of marks) {
-        table.settledSeq[slot] = seq;
-        table.settledAmount[slot] = amount;
+        table.markSettled(slot, seq, amount);
         if (core.settings.payeeNotices) this.notifyPayee(slot, seq, amount);
       }
       run.channels += marks.length;
     }
-    run.payouts = await this.payOut([...touchedPayees.keys()]);
+    run.payouts = await this.payOut([...touchedPayees.values()]);
     run.durationMs = performance.now() - started;
     if (run.channels > 0)
       core.observer.settlement(run.channels, run.durationMs / 1000, run.movedBaseUnits);
@@ -185,13 +149,12 @@ export class Settlement {
    * external/<rail>. The payout counter is committed with the transfer, so its id is stable
    * across a crash and a retry.
    */
-  private async payOut(payeeAssets: string[]): Promise<number> {
+  private async payOut(payeeAssets: [payeeId: string, asset: string][]): Promise<number> {
     const { core } = this;
     const threshold = core.settings.payoutThresholdBaseUnits;
     if (threshold === undefined) return 0;
     let payouts = 0;
-    for (const entry of payeeAssets) {
-      const [payeeId, asset] = entry.split('\n') as [string, string];
+    for (const [payeeId, asset] of payeeAssets) {
       const balance = await core.ledger.balance(payeeAccount(payeeId), asset);
       if (balance < threshold) continue;
       const counterKey = `${PAYOUT_COUNT_PREFIX}${payeeId}/${asset}`;
@@ -215,6 +178,47 @@ export class Settlement {
       core.logger.info({ payee: payeeId, asset, amount: balance.toString() }, 'payout recorded');
     }
     return payouts;
+  }
+}
+
+/**
+ * Appends the transfers that settle a channel from its settled mark to voucher `seq`: escrow →
+ * payee and escrow → hub/fees (a leg of zero is left out). Shared by settlement and close, so a
+ * channel settles the same way whichever of them moves its money.
+ */
+export function pushSettlementLegs(
+  transfers: TransferInput[],
+  channelId: Uint8Array,
+  idHex: string,
+  seq: number,
+  split: SettlementSplit,
+  payeeAccountName: string,
+  asset: string,
+): void {
+  // Table ids are 16 bytes by construction: the escrow name needs no re-validation.
+  const escrow = `channel/${idHex}`;
+  const [payeeTransferId, feeTransferId] = settleTransferIds(channelId, seq);
+  if (split.payeeBaseUnits > 0n) {
+    transfers.push({
+      id: payeeTransferId,
+      debitAccount: escrow,
+      creditAccount: payeeAccountName,
+      asset,
+      amountBaseUnits: split.payeeBaseUnits,
+      code: TransferCode.SettlePayee,
+      reference: idHex,
+    });
+  }
+  if (split.feeBaseUnits > 0n) {
+    transfers.push({
+      id: feeTransferId,
+      debitAccount: escrow,
+      creditAccount: HUB_FEES,
+      asset,
+      amountBaseUnits: split.feeBaseUnits,
+      code: TransferCode.SettleFee,
+      reference: idHex,
+    });
   }
 }
 

@@ -2,11 +2,10 @@ import { checkVoucher } from '../channel/rules.js';
 import type { SignedEnvelope } from '../protocol/codec.js';
 import { MessageType, type Voucher } from '../protocol/messages.js';
 import { Status } from '../protocol/status.js';
-import { toHex } from '../protocol/bytes.js';
-import { ChannelTable, SlotStatus } from './channel-table.js';
+import { ChannelTable } from './channel-table.js';
 import { nowUnixS, type HubCore } from './core.js';
 import type { StagedVoucher } from './group-commit.js';
-import { channelKey as channelRecordKey, decodeChannelRecord } from './records.js';
+import { closedOrUnknown, refuseChannelMessage } from './refusals.js';
 import type { VerifyItem } from './ports.js';
 
 interface Waiting {
@@ -46,7 +45,7 @@ export class VoucherIntake {
     const { core } = this;
     core.counters.vouchersReceived++;
     const key = ChannelTable.keyOf(voucher.channelId);
-    const slot = core.table.slotOf(voucher.channelId);
+    const slot = core.table.slotOfKey(key);
     if (slot === undefined) {
       this.refuseUnknown(deviceKey, voucher);
       return;
@@ -100,8 +99,7 @@ export class VoucherIntake {
     const candidates: Waiting[][] = [];
     for (const waiting of batch.values()) {
       waiting.sort((a, b) => b.voucher.seq - a.voucher.seq);
-      // A copy: verifyRound consumes its groups, and release() below needs the counts.
-      candidates.push([...waiting]);
+      candidates.push(waiting);
     }
     const round = this.nextRound!;
     this.nextRound = undefined;
@@ -164,12 +162,12 @@ export class VoucherIntake {
   /** A verified voucher: check again (the channel may have moved meanwhile), then stage it. */
   private applyVerified(w: Waiting): void {
     const { core } = this;
-    const slot = core.table.slotOf(w.voucher.channelId);
+    const key = ChannelTable.keyOf(w.voucher.channelId);
+    const slot = core.table.slotOfKey(key);
     if (slot === undefined) {
       this.refuseUnknown(w.deviceKey, w.voucher);
       return;
     }
-    const key = ChannelTable.keyOf(w.voucher.channelId);
     const verdict = checkVoucher(core.table.view(slot), w.voucher, nowUnixS(core), w.deviceKey);
     if (verdict.kind === 'refuse') return this.reject(w.deviceKey, w.voucher, verdict.status);
     if (verdict.kind === 'stale') {
@@ -185,8 +183,7 @@ export class VoucherIntake {
     core.counters.vouchersAccepted++;
     const staged: StagedVoucher = {
       channelKey: key,
-      channelIdHex: toHex(w.voucher.channelId),
-      slot,
+      channelId: w.voucher.channelId,
       seq: w.voucher.seq,
       amountBaseUnits: w.voucher.amountBaseUnits,
       voucherBytes: w.bytes,
@@ -212,13 +209,7 @@ export class VoucherIntake {
   private refuseUnknown(deviceKey: Uint8Array, voucher: Voucher): void {
     if (this.unknownLookups >= 256) return this.reject(deviceKey, voucher, Status.HUB_BUSY);
     this.unknownLookups++;
-    this.core.ledger
-      .record(channelRecordKey(toHex(voucher.channelId)))
-      .then((value) => {
-        if (value === undefined) return Status.CHANNEL_UNKNOWN;
-        const record = decodeChannelRecord(value);
-        return record.status === 'closed' ? Status.CHANNEL_CLOSED : Status.CHANNEL_UNKNOWN;
-      })
+    closedOrUnknown(this.core, voucher.channelId)
       .catch(() => Status.HUB_FAILURE)
       .then((status) => {
         this.unknownLookups--;
@@ -227,14 +218,14 @@ export class VoucherIntake {
   }
 
   reject(deviceKey: Uint8Array, voucher: Voucher, status: number): void {
-    this.core.counters.refused(status);
-    this.core.responder.toDevice(deviceKey, {
-      type: MessageType.Rejection,
-      channelId: voucher.channelId,
-      refusedType: MessageType.Voucher,
-      seq: voucher.seq,
+    refuseChannelMessage(
+      this.core,
+      deviceKey,
+      voucher.channelId,
+      MessageType.Voucher,
+      voucher.seq,
       status,
-    });
+    );
   }
 
   /** After a group commit: acknowledge every channel it made durable. */
@@ -252,11 +243,8 @@ export class VoucherIntake {
       core.observer.receiptLatency((nowMs - v.receivedAtMs) / 1000);
       // Match by key: the slot may have been freed and reused if the channel closed meanwhile.
       const slot = table.slotOfKey(v.channelKey);
-      if (slot === undefined || table.status[slot] === SlotStatus.Free) continue;
-      if (v.seq > table.durableSeq[slot]!) {
-        table.durableSeq[slot] = v.seq;
-        table.durableAmount[slot] = v.amountBaseUnits;
-      }
+      if (slot === undefined) continue;
+      table.markDurable(slot, v.seq, v.amountBaseUnits);
       const deviceKey = table.deviceKey(slot);
       // A view into the table: the answer is encoded before the table can change.
       const channelId = table.channelId(slot);

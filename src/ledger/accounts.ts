@@ -16,9 +16,6 @@ const CHANNEL_ID_PATTERN = /^[0-9a-f]{32}$/;
 const ACCOUNT_PATTERN =
   /^(?:(?:device|payee|external)\/[A-Za-z0-9_-]{1,64}|channel\/[0-9a-f]{32}|hub\/fees)$/;
 
-/** The longest valid account name (`external/` + 64), a bound storage encodings rely on. */
-export const MAX_ACCOUNT_LENGTH = 'external/'.length + 64;
-
 export const HUB_FEES: AccountId = 'hub/fees';
 
 export function isValidAccount(account: unknown): account is AccountId {

@@ -176,10 +176,6 @@ export function validateQuery(query: TransferQuery): {
   return account === undefined ? { after, limit } : { account, after, limit };
 }
 
-export function sameTransfer(a: TransferInput, b: TransferInput): boolean {
-  return differingField(a, b) === undefined;
-}
-
 /** The first field in which two transfers differ, or undefined if they are the same. */
 export function differingField(a: TransferInput, b: TransferInput): string | undefined {
   if (a.id !== b.id) return 'id';

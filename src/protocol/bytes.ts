@@ -43,6 +43,10 @@ const B64URL_INDEX = new Map([...B64URL].map((ch, i) => [ch, i]));
 
 /** base64url without padding (RFC 4648 §5), the form ids take in MQTT topics. */
 export function toBase64url(bytes: Uint8Array): string {
+  // Node's native encoder (the hub builds a topic per answer); other runtimes take the loop.
+  if (typeof Buffer !== 'undefined') {
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
+  }
   let out = '';
   let i = 0;
   for (; i + 2 < bytes.length; i += 3) {

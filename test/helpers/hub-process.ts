@@ -1,9 +1,41 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
 export const cliPath = resolve(repoRoot, 'dist/src/cli/main.js');
+
+/** Newest modification time of the .ts sources below `dir`. */
+function newestSourceMs(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = resolve(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSourceMs(path));
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * Tests that run the built `farthing` binary call this first. `npm test` builds before vitest,
+ * so this only rebuilds for a direct vitest run with dist missing or older than the sources.
+ */
+export function ensureBuilt(): void {
+  const stale =
+    !existsSync(cliPath) ||
+    statSync(cliPath).mtimeMs <
+      Math.max(
+        newestSourceMs(resolve(repoRoot, 'src')),
+        newestSourceMs(resolve(repoRoot, 'device-sim')),
+      );
+  if (!stale) return;
+  const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+  });
+  if (build.status !== 0 || !existsSync(cliPath))
+    throw new Error(`build failed:\n${build.stdout}${build.stderr}`);
+}
 
 export interface HubChild {
   child: ChildProcess;

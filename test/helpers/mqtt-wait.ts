@@ -1,3 +1,6 @@
+import type { MqttClient } from 'mqtt';
+import { expect } from 'vitest';
+import { isFarthingError } from '../../src/errors.js';
 /** Small waiting helpers for broker tests: bounded waits on real events, never bare sleeps. */
 
 export function sleep(ms: number): Promise<void> {
@@ -63,4 +66,18 @@ export class Inbox {
     await waitFor(() => this.has(topic, text), `control message ${text} on ${topic}`);
     await sleep(settleMs);
   }
+}
+
+/** 'connected', or the CONNACK return code / 'closed' when the broker refuses the client. */
+export function connectOutcome(client: MqttClient): Promise<'connected' | number | 'closed'> {
+  return new Promise((resolve) => {
+    client.once('connect', () => resolve('connected'));
+    client.once('error', (error) => resolve((error as Error & { code?: number }).code ?? -1));
+    client.once('close', () => resolve('closed'));
+  });
+}
+
+/** A link operation the broker refused (connect, subscribe or publish). */
+export async function expectRefused(promise: Promise<unknown>): Promise<void> {
+  await expect(promise).rejects.toSatisfy((error) => isFarthingError(error, 'BROKER_UNREACHABLE'));
 }

@@ -16,7 +16,14 @@ import {
 import { FixedHeaderScanner } from '../../src/transport/frame-guard.js';
 import { payeeUsername, type BrokerLink } from '../../src/transport/link.js';
 import { connectMqttLink } from '../../src/transport/mqtt-link.js';
-import { eventWithin, Inbox, sleep, waitFor } from '../helpers/mqtt-wait.js';
+import {
+  connectOutcome,
+  eventWithin,
+  expectRefused,
+  Inbox,
+  sleep,
+  waitFor,
+} from '../helpers/mqtt-wait.js';
 import { freePort } from '../helpers/ports.js';
 
 const HOST = '127.0.0.1';
@@ -74,21 +81,8 @@ function rawDevice(pair: KeyPair, extra: Partial<IClientOptions> = {}): MqttClie
   return client;
 }
 
-/** 'connected', or the CONNACK return code / 'closed' when the broker refuses. */
-function connectOutcome(client: MqttClient): Promise<'connected' | number | 'closed'> {
-  return new Promise((resolve) => {
-    client.once('connect', () => resolve('connected'));
-    client.once('error', (error) => resolve((error as Error & { code?: number }).code ?? -1));
-    client.once('close', () => resolve('closed'));
-  });
-}
-
 function closed(client: MqttClient): Promise<void> {
   return eventWithin(client, 'close', 'the broker to disconnect the client');
-}
-
-async function expectRefused(promise: Promise<unknown>): Promise<void> {
-  await expect(promise).rejects.toSatisfy((error) => isFarthingError(error, 'BROKER_UNREACHABLE'));
 }
 
 beforeAll(async () => {

@@ -4,12 +4,11 @@
  * table output, --json output and exit statuses (0 ok, 1 refused, 2 usage, 3 unreachable or
  * unauthorized).
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceChannel } from '../../src/device/device-channel.js';
 import { startAdminHub, type AdminHub, type TestDevice } from '../helpers/admin-hub.js';
-import { cliPath, repoRoot } from '../helpers/hub-process.js';
+import { cliPath, ensureBuilt } from '../helpers/hub-process.js';
 import { freePort } from '../helpers/ports.js';
 
 interface CliResult {
@@ -47,13 +46,7 @@ let channel: DeviceChannel;
 let other: DeviceChannel;
 
 beforeAll(async () => {
-  if (!existsSync(cliPath)) {
-    const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], {
-      cwd: repoRoot,
-      stdio: 'inherit',
-    });
-    if (build.status !== 0) throw new Error('build failed');
-  }
+  ensureBuilt();
   hub = await startAdminHub({
     settleIntervalMs: 600_000,
     expiryCheckIntervalMs: 600_000,

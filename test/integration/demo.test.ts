@@ -1,21 +1,9 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { cliPath, ensureBuilt, repoRoot } from '../helpers/hub-process.js';
+import { spawn } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
-
-/** Newest modification time of the .ts sources the binary is built from. */
-function newestSourceMs(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSourceMs(path));
-    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
-  }
-  return newest;
-}
+const ROOT = repoRoot;
+const MAIN = cliPath;
 
 interface Run {
   code: number | null;
@@ -40,20 +28,7 @@ function runCli(args: string[], timeoutMs = 25_000): Promise<Run> {
   });
 }
 
-beforeAll(() => {
-  // `npm test` builds first; a direct vitest run rebuilds only when dist is missing or stale.
-  const stale =
-    !existsSync(MAIN) ||
-    statSync(MAIN).mtimeMs <
-      Math.max(newestSourceMs(join(ROOT, 'src')), newestSourceMs(join(ROOT, 'device-sim')));
-  if (stale) {
-    const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    });
-    if (!existsSync(MAIN)) throw new Error(`build failed:\n${build.stdout}${build.stderr}`);
-  }
-});
+beforeAll(ensureBuilt);
 
 interface DemoJson {
   devices: number;

@@ -10,7 +10,13 @@ import { payeeUsername, type BrokerLink } from '../../src/transport/link.js';
 import { mosquittoAcl } from '../../src/transport/mosquitto-config.js';
 import { connectMqttLink } from '../../src/transport/mqtt-link.js';
 import { startMosquitto, type RunningMosquitto } from '../helpers/mosquitto.js';
-import { eventWithin, Inbox, waitFor } from '../helpers/mqtt-wait.js';
+import {
+  connectOutcome,
+  eventWithin,
+  expectRefused,
+  Inbox,
+  waitFor,
+} from '../helpers/mqtt-wait.js';
 
 /**
  * The shipped Mosquitto configuration (config/mosquitto/farthing.conf + mosquittoAcl) on a
@@ -72,18 +78,6 @@ function raw(username: string, extra: Partial<IClientOptions> = {}): MqttClient 
   client.on('error', () => {});
   toClose.push(client);
   return client;
-}
-
-function connectOutcome(client: MqttClient): Promise<'connected' | number | 'closed'> {
-  return new Promise((resolve) => {
-    client.once('connect', () => resolve('connected'));
-    client.once('error', (error) => resolve((error as Error & { code?: number }).code ?? -1));
-    client.once('close', () => resolve('closed'));
-  });
-}
-
-async function expectRefused(promise: Promise<unknown>): Promise<void> {
-  await expect(promise).rejects.toSatisfy((error) => isFarthingError(error, 'BROKER_UNREACHABLE'));
 }
 
 /** Links subscribed where each role legitimately listens, with their inboxes. */

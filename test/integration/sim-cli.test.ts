@@ -1,5 +1,5 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { cliPath, ensureBuilt, repoRoot } from '../helpers/hub-process.js';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,18 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHubProcess, type RunningHub } from '../../src/cli/run-hub.js';
 import type { HubSettings } from '../../src/hub/settings.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
-
-function newestSourceMs(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSourceMs(path));
-    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
-  }
-  return newest;
-}
+const ROOT = repoRoot;
+const MAIN = cliPath;
 
 function runSim(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -50,19 +40,7 @@ async function hubWith(settings: Partial<HubSettings>): Promise<RunningHub> {
   return hub;
 }
 
-beforeAll(() => {
-  const stale =
-    !existsSync(MAIN) ||
-    statSync(MAIN).mtimeMs <
-      Math.max(newestSourceMs(join(ROOT, 'src')), newestSourceMs(join(ROOT, 'device-sim')));
-  if (stale) {
-    const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    });
-    if (!existsSync(MAIN)) throw new Error(`build failed:\n${build.stdout}${build.stderr}`);
-  }
-});
+beforeAll(ensureBuilt);
 
 afterAll(async () => {
   for (const { hub, dir } of hubs) {
