@@ -41,7 +41,6 @@ for (let i = 0; i < channels; i++) {
       closeReason: undefined,
     },
     100,
-    1000,
     50_000n,
     1234,
     56_789n,

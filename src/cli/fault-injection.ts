@@ -32,7 +32,8 @@ export function withFaultInjection(ledger: Ledger, env: NodeJS.ProcessEnv = proc
       if (codes.has(TransferCode.TopUpEscrow)) return 'topup';
       return 'close';
     }
-    if (keys.length > 0 && keys.every((k) => k.startsWith('st/'))) return 'settlement';
+    const settles = (c: number) => c === TransferCode.SettlePayee || c === TransferCode.SettleFee;
+    if (keys.length === 0 && codes.size > 0 && [...codes].every(settles)) return 'settlement';
     return 'other';
   };
   const die = (where: string): never => {

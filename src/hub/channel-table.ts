@@ -27,6 +27,8 @@ export class ChannelTable {
   private readonly assetIndex = new Map<string, number>();
 
   channelIds!: Uint8Array;
+  /** The same memory as channelIds, for Buffer's native hex encoding. */
+  private channelIdBuffer!: Buffer;
   deviceKeys!: Uint8Array;
   payeeOf!: Uint32Array;
   assetOf!: Uint8Array;
@@ -38,7 +40,6 @@ export class ChannelTable {
   acceptedAmount!: BigUint64Array;
   durableSeq!: Uint32Array;
   durableAmount!: BigUint64Array;
-  settledSeq!: Uint32Array;
   settledAmount!: BigUint64Array;
   /**
    * Durable but unsettled value over all channels in the table, kept up to date by
@@ -65,7 +66,7 @@ export class ChannelTable {
   get arrayBytes(): number {
     return (
       this.capacitySlots *
-      (ID_BYTES + KEY_BYTES + 4 + 1 + 1 + 2 + 4 + 8 + 4 + 8 + 4 + 8 + 4 + 8 + 4 + 2 + 4)
+      (ID_BYTES + KEY_BYTES + 4 + 1 + 1 + 2 + 4 + 8 + 4 + 8 + 4 + 8 + 8 + 4 + 2 + 4)
     );
   }
 
@@ -104,7 +105,6 @@ export class ChannelTable {
   insert(
     state: ChannelState,
     feeBasisPoints: number,
-    settledSeq: number,
     settledAmount: bigint,
     durableSeq: number,
     durableAmount: bigint,
@@ -126,7 +126,6 @@ export class ChannelTable {
       state.amountBaseUnits > durableAmount ? state.amountBaseUnits : durableAmount;
     this.durableSeq[slot] = durableSeq;
     this.durableAmount[slot] = durableAmount;
-    this.settledSeq[slot] = settledSeq;
     this.settledAmount[slot] = settledAmount;
     this.unsettledBaseUnits += durableAmount - settledAmount;
     this.lastSignedReceiptS[slot] = 0;
@@ -143,10 +142,9 @@ export class ChannelTable {
     this.durableAmount[slot] = amountBaseUnits;
   }
 
-  /** A settlement commit moved the channel's settled mark up to this voucher. */
-  markSettled(slot: number, seq: number, amountBaseUnits: bigint): void {
+  /** A settlement commit moved the channel's settled mark up to this amount. */
+  markSettled(slot: number, amountBaseUnits: bigint): void {
     this.unsettledBaseUnits -= amountBaseUnits - this.settledAmount[slot]!;
-    this.settledSeq[slot] = seq;
     this.settledAmount[slot] = amountBaseUnits;
   }
 
@@ -160,6 +158,11 @@ export class ChannelTable {
 
   channelId(slot: number): Uint8Array {
     return this.channelIds.subarray(slot * ID_BYTES, (slot + 1) * ID_BYTES);
+  }
+
+  /** The channel id in hex, without allocating a view of it first (settlement's hot loop). */
+  channelIdHex(slot: number): string {
+    return this.channelIdBuffer.toString('hex', slot * ID_BYTES, (slot + 1) * ID_BYTES);
   }
 
   deviceKey(slot: number): Uint8Array {
@@ -231,7 +234,6 @@ export class ChannelTable {
       acceptedAmount: this.acceptedAmount,
       durableSeq: this.durableSeq,
       durableAmount: this.durableAmount,
-      settledSeq: this.settledSeq,
       settledAmount: this.settledAmount,
       lastSignedReceiptS: this.lastSignedReceiptS,
       acksSinceSigned: this.acksSinceSigned,
@@ -241,6 +243,7 @@ export class ChannelTable {
 
   private allocate(n: number): void {
     this.channelIds = new Uint8Array(n * ID_BYTES);
+    this.channelIdBuffer = Buffer.from(this.channelIds.buffer, 0, n * ID_BYTES);
     this.deviceKeys = new Uint8Array(n * KEY_BYTES);
     this.payeeOf = new Uint32Array(n);
     this.assetOf = new Uint8Array(n);
@@ -252,7 +255,6 @@ export class ChannelTable {
     this.acceptedAmount = new BigUint64Array(n);
     this.durableSeq = new Uint32Array(n);
     this.durableAmount = new BigUint64Array(n);
-    this.settledSeq = new Uint32Array(n);
     this.settledAmount = new BigUint64Array(n);
     this.lastSignedReceiptS = new Uint32Array(n);
     this.acksSinceSigned = new Uint16Array(n);

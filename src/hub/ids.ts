@@ -15,19 +15,13 @@ export const topUpTransferId = (channelId: Uint8Array, capacityBaseUnits: bigint
  * transfers per channel per batch, so these ids are built rather than hashed: the first 11
  * bytes of the channel id (itself a SHA-256 prefix), a leg byte (0xa1 payee, 0xa2 fee), then
  * seq as 4 bytes big-endian. Distinct (channel, seq, leg) give distinct ids; meeting one of the
- * hub's hashed ids would take a 2^-88 coincidence.
+ * hub's hashed ids would take a 2^-88 coincidence. Built from the channel id's hex, which the
+ * caller has anyway, so that no bytes are allocated per channel.
  */
-export function settleTransferIds(
-  channelId: Uint8Array,
-  seq: number,
-): [payee: string, fee: string] {
-  const id = Buffer.alloc(16);
-  id.set(channelId.subarray(0, 11), 0);
-  id.writeUInt32BE(seq, 12);
-  id[11] = 0xa1;
-  const payee = id.toString('hex');
-  id[11] = 0xa2;
-  return [payee, id.toString('hex')];
+export function settleTransferIds(channelIdHex: string, seq: number): [payee: string, fee: string] {
+  const prefix = channelIdHex.slice(0, 22);
+  const seqHex = (seq >>> 0).toString(16).padStart(8, '0');
+  return [`${prefix}a1${seqHex}`, `${prefix}a2${seqHex}`];
 }
 export const refundTransferId = (channelId: Uint8Array): string =>
   transferIdFrom('refund', channelId);

@@ -31,8 +31,6 @@ import {
   channelKey,
   decodeChannelRecord,
   encodeChannelRecord,
-  encodeSettledRecord,
-  settledKey,
   type ChannelRecord,
 } from './records.js';
 
@@ -150,7 +148,7 @@ export class Lifecycle {
         core.logger.error({ err: error, channel: idHex }, 'open commit failed');
         return refuse(Status.HUB_FAILURE);
       }
-      core.table.insert(checked.state, core.settings.feeBasisPoints, 0, 0n, 0, 0n);
+      core.table.insert(checked.state, core.settings.feeBasisPoints, 0n, 0, 0n);
       core.counters.opensAccepted++;
       this.sendOpenAccepted(deviceKey, request, channelId);
     });
@@ -336,15 +334,7 @@ export class Lifecycle {
     const split = splitSettlement(settled, amount, fee);
     const refund = record.capacityBaseUnits - amount;
     const transfers: TransferInput[] = [];
-    pushSettlementLegs(
-      transfers,
-      channelId,
-      idHex,
-      seq,
-      split,
-      payeeAccount(record.payeeId),
-      record.asset,
-    );
+    pushSettlementLegs(transfers, idHex, seq, split, payeeAccount(record.payeeId), record.asset);
     if (refund > 0n) {
       transfers.push({
         id: refundTransferId(channelId),
@@ -371,10 +361,7 @@ export class Lifecycle {
     try {
       await core.ledger.commit({
         transfers,
-        records: [
-          { key: channelKey(idHex), value: encodeChannelRecord(closed) },
-          { key: settledKey(idHex), value: encodeSettledRecord({ seq, amountBaseUnits: amount }) },
-        ],
+        records: [{ key: channelKey(idHex), value: encodeChannelRecord(closed) }],
       });
     } catch (error) {
       core.logger.error({ err: error, channel: idHex }, 'close commit failed');

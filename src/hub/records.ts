@@ -3,22 +3,21 @@ import { FarthingError } from '../errors.js';
 
 /**
  * The hub's durable channel records, stored beside the ledger and written in the same atomic
- * commits as the money they describe. Three keys per channel, so that writers never clobber
- * each other's fields: the channel itself (changed by open, top-up and close, all serialized),
- * its latest durable voucher (changed only by group commit) and its settled mark (changed only
- * by settlement and close, serialized with them).
+ * commits as the money they describe. Two keys per channel, so that writers never clobber
+ * each other's fields: the channel itself (changed by open, top-up and close, all serialized)
+ * and its latest durable voucher (changed only by group commit).
  *
  *   ch/<channelIdHex>  ChannelRecord
  *   v/<channelIdHex>   VoucherRecord
- *   st/<channelIdHex>  SettledRecord
+ *
+ * There is no settled-mark record: the channel's escrow balance in the ledger is the mark
+ * (settled = capacity − escrow, see settledFromEscrow), so it can never disagree with the money.
  */
 export const CHANNEL_PREFIX = 'ch/';
 export const VOUCHER_PREFIX = 'v/';
-export const SETTLED_PREFIX = 'st/';
 
 export const channelKey = (idHex: string): string => CHANNEL_PREFIX + idHex;
 export const voucherKey = (idHex: string): string => VOUCHER_PREFIX + idHex;
-export const settledKey = (idHex: string): string => SETTLED_PREFIX + idHex;
 
 export interface ChannelRecord {
   channelId: Uint8Array;
@@ -47,11 +46,6 @@ export interface VoucherRecord {
   amountBaseUnits: bigint;
   /** The signed voucher exactly as received: the hub's proof of what the device owes. */
   voucherBytes: Uint8Array;
-}
-
-export interface SettledRecord {
-  seq: number;
-  amountBaseUnits: bigint;
 }
 
 const RECORD_VERSION = 1;
@@ -128,11 +122,17 @@ export function decodeVoucherRecord(value: Uint8Array): VoucherRecord {
   return { seq: num(f[1]), amountBaseUnits: big(f[2]), voucherBytes: bytes(f[3]) };
 }
 
-export function encodeSettledRecord(r: SettledRecord): Uint8Array {
-  return encodeCbor([RECORD_VERSION, r.seq, r.amountBaseUnits]);
-}
-
-export function decodeSettledRecord(value: Uint8Array): SettledRecord {
-  const f = decode(value, 'settled');
-  return { seq: num(f[1]), amountBaseUnits: big(f[2]) };
+/**
+ * An open channel's settled mark from its escrow balance: every settlement and the close move
+ * money out of escrow in the same commit that would have written a mark, and top-ups change
+ * the capacity and the escrow together, so capacity − escrow is exactly what has been settled.
+ */
+export function settledFromEscrow(capacityBaseUnits: bigint, escrowBaseUnits: bigint): bigint {
+  if (escrowBaseUnits < 0n || escrowBaseUnits > capacityBaseUnits) {
+    throw new FarthingError(
+      'LEDGER_UNAVAILABLE',
+      `escrow ${escrowBaseUnits} does not fit a channel of capacity ${capacityBaseUnits}`,
+    );
+  }
+  return capacityBaseUnits - escrowBaseUnits;
 }

@@ -1,11 +1,11 @@
+import { CHANNEL_ACCOUNT_PREFIX } from '../ledger/accounts.js';
 import { fromHex } from '../protocol/bytes.js';
 import type { HubCore } from './core.js';
 import {
   CHANNEL_PREFIX,
   decodeChannelRecord,
-  decodeSettledRecord,
   decodeVoucherRecord,
-  SETTLED_PREFIX,
+  settledFromEscrow,
   VOUCHER_PREFIX,
 } from './records.js';
 
@@ -14,8 +14,8 @@ import {
  * settlement resumes where it stopped. Devices re-send their newest voucher on reconnect,
  * which restores anything that was received but not yet durable when the hub went down.
  *
- * Three sequential scans (channels, then vouchers, then settled marks) rather than two point
- * reads per channel: a million channels reload in key order instead of two million seeks.
+ * Two sequential scans (channels, then vouchers) and one pass over the escrow balances rather
+ * than point reads per channel: a million channels reload in key order instead of seeks.
  */
 export async function reloadOpenChannels(core: HubCore): Promise<number> {
   const { table } = core;
@@ -36,7 +36,6 @@ export async function reloadOpenChannels(core: HubCore): Promise<number> {
         closeReason: undefined,
       },
       record.feeBasisPoints,
-      0,
       0n,
       0,
       0n,
@@ -50,11 +49,12 @@ export async function reloadOpenChannels(core: HubCore): Promise<number> {
     table.acceptedSeq[slot] = voucher.seq;
     table.acceptedAmount[slot] = voucher.amountBaseUnits;
   }
-  for await (const [key, value] of core.ledger.records(SETTLED_PREFIX)) {
-    const slot = table.slotOf(fromHex(key.slice(SETTLED_PREFIX.length)));
-    if (slot === undefined) continue;
-    const settled = decodeSettledRecord(value);
-    table.markSettled(slot, settled.seq, settled.amountBaseUnits);
+  for (const { account, balanceBaseUnits } of await core.ledger.balances({
+    accountPrefix: CHANNEL_ACCOUNT_PREFIX,
+  })) {
+    const slot = table.slotOf(fromHex(account.slice(CHANNEL_ACCOUNT_PREFIX.length)));
+    if (slot === undefined) continue; // a closed channel: its escrow is empty
+    table.markSettled(slot, settledFromEscrow(table.capacityBaseUnits[slot]!, balanceBaseUnits));
   }
   return table.size;
 }

@@ -52,6 +52,8 @@ export function externalAccount(rail: string): AccountId {
   return `external/${checkId('rail', rail)}`;
 }
 
+export const CHANNEL_ACCOUNT_PREFIX = 'channel/';
+
 /** A channel's escrow account; accepts the 16-byte channel id or its hex form (any case). */
 export function channelAccount(channelId: string | Uint8Array): AccountId {
   const hex =
@@ -63,7 +65,7 @@ export function channelAccount(channelId: string | Uint8Array): AccountId {
   if (!CHANNEL_ID_PATTERN.test(hex)) {
     throw new TypeError('a channel id is 16 bytes (32 hexadecimal characters)');
   }
-  return `channel/${hex}`;
+  return CHANNEL_ACCOUNT_PREFIX + hex;
 }
 
 export const TRANSFER_ID_PATTERN = /^[0-9a-f]{32}$/;

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestHub, makeDevice, fund, balanceSums, waitFor } from '../helpers/fixtures.js';
+import { MemoryBroker } from '../helpers/memory-broker.js';
+import { Hub as HubClass } from '../../src/hub/hub.js';
 import {
   channelAccount,
   deviceAccount,
@@ -8,9 +10,14 @@ import {
 } from '../../src/ledger/accounts.js';
 import { keyId } from '../../src/protocol/topics.js';
 import type { Hub } from '../../src/hub/hub.js';
+import type { Device } from '../../src/device/device.js';
 
 const price = { baseUnits: 1000n, perUnits: 1n };
 let running: Hub[] = [];
+
+/** A USD channel to payee acme at 1 000 base units per unit of usage. */
+const openForAcme = (device: Device, capacityBaseUnits: bigint) =>
+  device.open({ payeeId: 'acme', asset: 'USD', capacityBaseUnits, lifetimeS: 3600, price });
 
 afterEach(async () => {
   for (const hub of running) await hub.stop();
@@ -23,13 +30,7 @@ describe('hub and device over an in-memory broker', () => {
     running.push(hub);
     const device = await makeDevice(broker, hubKeyPair.publicKey);
     await fund(ledger, device.publicKey, 1_000_000n);
-    const channel = await device.open({
-      payeeId: 'acme',
-      asset: 'USD',
-      capacityBaseUnits: 100_000n,
-      lifetimeS: 3600,
-      price,
-    });
+    const channel = await openForAcme(device, 100_000n);
     expect(await ledger.balance(deviceAccount(device.deviceId), 'USD')).toBe(900_000n);
     expect(await ledger.balance(channelAccount(channel.channelIdHex), 'USD')).toBe(100_000n);
 
@@ -65,13 +66,7 @@ describe('hub and device over an in-memory broker', () => {
     broker.delayMs = () => Math.floor(Math.random() * 5);
     const device = await makeDevice(broker, hubKeyPair.publicKey);
     await fund(ledger, device.publicKey, 1_000_000n);
-    const channel = await device.open({
-      payeeId: 'acme',
-      asset: 'USD',
-      capacityBaseUnits: 500_000n,
-      lifetimeS: 3600,
-      price,
-    });
+    const channel = await openForAcme(device, 500_000n);
     for (let i = 0; i < 200; i++) await channel.pay(1);
     await waitFor(() => channel.ackedSeq === 200, 5000, 'ack of seq 200');
     expect(channel.ackedAmountBaseUnits).toBe(200_000n);
@@ -82,6 +77,55 @@ describe('hub and device over an in-memory broker', () => {
     expect(hub.counters.refusedByStatus.size).toBe(0);
     const close = await channel.close();
     expect(close.amountBaseUnits).toBe(200_000n);
+    expect(await balanceSums(ledger)).toEqual(new Map([['USD', 0n]]));
+    await device.shutdown();
+  });
+
+  it('a restarted hub takes each settled mark from the escrow balance and settles only the rest', async () => {
+    // Timers far away: only settleNow settles, so the first hub can be left mid-way.
+    const quiet = { feeBasisPoints: 250, settleIntervalMs: 3_600_000 };
+    const first = await startTestHub(quiet);
+    running.push(first.hub);
+    const { ledger, hubKeyPair } = first;
+    const device = await makeDevice(first.broker, hubKeyPair.publicKey);
+    await fund(ledger, device.publicKey, 1_000_000n);
+    const channel = await openForAcme(device, 100_000n);
+    for (let i = 0; i < 30; i++) await channel.pay(1);
+    await channel.whenAcked(30);
+    expect((await first.hub.settleNow()).channels).toBe(1);
+    await channel.topUp(200_000n);
+    for (let i = 0; i < 20; i++) await channel.pay(1);
+    await channel.whenAcked(50);
+    const payeeAfterFirst = await ledger.balance(payeeAccount('acme'), 'USD');
+    expect(payeeAfterFirst).toBe(30_000n - 750n);
+
+    // A second hub on the same ledger, as after a crash: no settled-mark records exist.
+    const records: string[] = [];
+    for await (const [key] of ledger.records('')) records.push(key.split('/')[0]!);
+    expect(new Set(records)).toEqual(new Set(['ch', 'v']));
+    const second = new HubClass({
+      keyPair: hubKeyPair,
+      ledger,
+      broker: new MemoryBroker().link(),
+      settings: quiet,
+    });
+    running.unshift(second);
+    expect((await second.start()).reloadedChannels).toBe(1);
+    const slot = second.table.slotOf(channel.channelId)!;
+    expect(second.table.capacityBaseUnits[slot]).toBe(200_000n);
+    expect(second.table.settledAmount[slot]).toBe(30_000n);
+    expect(second.table.durableAmount[slot]).toBe(50_000n);
+    expect(second.table.unsettledBaseUnits).toBe(20_000n);
+
+    const run = await second.settleNow();
+    expect(run.movedBaseUnits).toBe(20_000n);
+    expect(await ledger.balance(payeeAccount('acme'), 'USD')).toBe(50_000n - 1_250n);
+    expect(await ledger.balance(channelAccount(channel.channelIdHex), 'USD')).toBe(150_000n);
+    expect((await second.settleNow()).channels).toBe(0);
+    await second.stop();
+    // The first hub's own final settlement repeats the same transfer ids: nothing moves twice.
+    await first.hub.stop();
+    expect(await ledger.balance(payeeAccount('acme'), 'USD')).toBe(50_000n - 1_250n);
     expect(await balanceSums(ledger)).toEqual(new Map([['USD', 0n]]));
     await device.shutdown();
   });

@@ -1,5 +1,6 @@
 import type { Ledger, Transfer } from '../../ledger/types.js';
 import { TransferCode } from '../../ledger/types.js';
+import { channelAccount } from '../../ledger/accounts.js';
 import { toHex } from '../../protocol/bytes.js';
 import { CloseReason, type CloseReceipt } from '../../protocol/messages.js';
 import { keyId } from '../../protocol/topics.js';
@@ -7,9 +8,8 @@ import { SlotStatus, type ChannelTable } from '../channel-table.js';
 import {
   channelKey,
   decodeChannelRecord,
-  decodeSettledRecord,
   decodeVoucherRecord,
-  settledKey,
+  settledFromEscrow,
   voucherKey,
   type ChannelRecord,
 } from '../records.js';
@@ -121,9 +121,8 @@ export async function channelView(
     const fresh = again === undefined ? record : decodeChannelRecord(again);
     if (fresh.status === 'open') {
       const voucher = await ledger.record(voucherKey(idHex));
-      const settled = await ledger.record(settledKey(idHex));
+      const escrow = await ledger.balance(channelAccount(idHex), fresh.asset);
       const v = voucher === undefined ? undefined : decodeVoucherRecord(voucher);
-      const s = settled === undefined ? undefined : decodeSettledRecord(settled);
       return {
         ...baseView(fresh),
         status: 'open',
@@ -132,7 +131,7 @@ export async function channelView(
         amount: (v?.amountBaseUnits ?? 0n).toString(),
         acceptedSeq: null,
         acceptedAmount: null,
-        settledAmount: (s?.amountBaseUnits ?? 0n).toString(),
+        settledAmount: settledFromEscrow(fresh.capacityBaseUnits, escrow).toString(),
       };
     }
     record = fresh;
