@@ -175,7 +175,8 @@ export class PresignedLoad {
     if (bytes === undefined) return false;
     channel.nextSeq++;
     channel.sentAtMs[seq] = performance.now();
-    this.links[channel.deviceIndex]!.publish(this.topics[channel.deviceIndex]!, bytes, 1).catch(
+    // QoS 0, as the device SDK sends vouchers (see ChannelHost).
+    this.links[channel.deviceIndex]!.publish(this.topics[channel.deviceIndex]!, bytes, 0).catch(
       () => undefined,
     );
     return true;

@@ -24,10 +24,15 @@ export interface ChannelEvents extends Record<string, unknown[]> {
   closed: [CloseReceipt];
 }
 
-/** What the channel needs from its device: publishing, persisting and request timing. */
+/**
+ * What the channel needs from its device: publishing, persisting and request timing.
+ * Vouchers go at QoS 0: the channel re-sends its newest voucher until the hub acknowledges it,
+ * so a broker PUBACK would add a packet each way and buy nothing, and a QoS 1 queue kept while
+ * offline would replay superseded vouchers on reconnect. Requests go at QoS 1.
+ */
 export interface ChannelHost {
   readonly sign: SignFn;
-  publish(payload: Uint8Array): void;
+  publish(payload: Uint8Array, qos: 0 | 1): void;
   persist(): Promise<void>;
   readonly resendMs: number;
   readonly timeoutMs: number;
@@ -180,15 +185,18 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
     const sent = { seq: this.seq, amountBaseUnits: owedBaseUnits };
     // Persist before publishing: after a crash the device must not sign this seq again.
     await this.host.persist();
-    this.host.publish(bytes);
+    this.host.publish(bytes, 0);
     this.armAckTimer();
     return sent;
   }
 
-  /** Re-sends the newest voucher (after a reconnect, a reboot or a HUB_BUSY). */
-  resendLatest(): void {
+  /**
+   * Re-sends the newest voucher (after a reconnect, a reboot or a HUB_BUSY). Before a close it
+   * goes at the close's QoS, since MQTT keeps publishes in order only within one QoS.
+   */
+  resendLatest(qos: 0 | 1 = 0): void {
     if (this.status === 'open' && this.lastVoucher !== undefined)
-      this.host.publish(this.lastVoucher);
+      this.host.publish(this.lastVoucher, qos);
   }
 
   /** Resolves when the hub has acknowledged (made durable) a voucher with at least this seq. */
@@ -215,7 +223,7 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
     );
     const pending = new PendingRequest<Receipt>(
       'top-up',
-      () => this.host.publish(bytes),
+      () => this.host.publish(bytes, 1),
       this.host.resendMs,
       this.host.timeoutMs,
     );
@@ -229,7 +237,7 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
       const bytes = encodeMessage({ type: MessageType.ReceiptRequest, channelId: this.channelId });
       this.receiptRequest = new PendingRequest<Receipt>(
         'receipt request',
-        () => this.host.publish(bytes),
+        () => this.host.publish(bytes, 1),
         this.host.resendMs,
         this.host.timeoutMs,
       );
@@ -250,8 +258,8 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
       this.closeRequest = new PendingRequest<CloseReceipt>(
         'close',
         () => {
-          this.resendLatest();
-          this.host.publish(bytes);
+          this.resendLatest(1);
+          this.host.publish(bytes, 1);
         },
         this.host.resendMs,
         this.host.timeoutMs,

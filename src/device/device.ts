@@ -101,7 +101,7 @@ export class Device extends Emitter<DeviceEvents> {
   private host(): ChannelHost {
     return {
       sign: this.sign,
-      publish: (payload) => this.publish(payload),
+      publish: (payload, qos) => this.publish(payload, qos),
       persist: () => this.persist(),
       resendMs: this.resendMs,
       timeoutMs: this.timeoutMs,
@@ -124,9 +124,9 @@ export class Device extends Emitter<DeviceEvents> {
     });
   }
 
-  private publish(payload: Uint8Array): void {
+  private publish(payload: Uint8Array, qos: 0 | 1): void {
     if (this.closed) return;
-    this.options.link.publish(this.upTopic, payload, 1).catch(() => {
+    this.options.link.publish(this.upTopic, payload, qos).catch(() => {
       // Offline: the newest voucher is re-sent on reconnect; requests re-send on their timers.
     });
   }
@@ -156,7 +156,7 @@ export class Device extends Emitter<DeviceEvents> {
     const nonceHex = toHex(nonce);
     const pending = new PendingRequest<DeviceChannel>(
       'open',
-      () => this.publish(bytes),
+      () => this.publish(bytes, 1),
       this.resendMs,
       this.timeoutMs,
     );

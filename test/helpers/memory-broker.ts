@@ -23,6 +23,8 @@ export class MemoryBroker {
   /** Extra delivery delay (ms) per message, e.g. random for reordering. */
   delayMs: (topic: string) => number = () => 0;
   published = 0;
+  /** Sees every publish with the QoS it was made at. */
+  onPublish: (topic: string, payload: Uint8Array, qos: 0 | 1) => void = () => undefined;
 
   link(): MemoryLink {
     const link = new LinkImpl(this);
@@ -61,8 +63,9 @@ class LinkImpl implements MemoryLink {
     this.filters.push(filter);
   }
 
-  async publish(topic: string, payload: Uint8Array): Promise<void> {
+  async publish(topic: string, payload: Uint8Array, qos: 0 | 1): Promise<void> {
     if (!this.connected) throw new Error('offline');
+    this.broker.onPublish(topic, payload, qos);
     this.broker.deliver(topic, payload);
   }
 

@@ -9,6 +9,8 @@ import {
   payeeAccount,
 } from '../../src/ledger/accounts.js';
 import { keyId } from '../../src/protocol/topics.js';
+import { decodeMessage } from '../../src/protocol/codec.js';
+import { MessageType } from '../../src/protocol/messages.js';
 import type { Hub } from '../../src/hub/hub.js';
 import type { Device } from '../../src/device/device.js';
 
@@ -127,6 +129,35 @@ describe('hub and device over an in-memory broker', () => {
     await first.hub.stop();
     expect(await ledger.balance(payeeAccount('acme'), 'USD')).toBe(50_000n - 1_250n);
     expect(await balanceSums(ledger)).toEqual(new Map([['USD', 0n]]));
+    await device.shutdown();
+  });
+
+  it('devices send vouchers at QoS 0 and requests at QoS 1, the voucher before a close at 1', async () => {
+    const { hub, broker, ledger, hubKeyPair } = await startTestHub();
+    running.push(hub);
+    const sent: string[] = [];
+    broker.onPublish = (topic, payload, qos) => {
+      if (!topic.includes('/up/')) return;
+      const decoded = decodeMessage(payload, 'up');
+      const name = Object.entries(MessageType).find(
+        ([, n]) => decoded.ok && n === decoded.message.type,
+      );
+      sent.push(`${name?.[0] ?? 'undecodable'}@${qos}`);
+    };
+    const device = await makeDevice(broker, hubKeyPair.publicKey);
+    await fund(ledger, device.publicKey, 1_000_000n);
+    const channel = await openForAcme(device, 100_000n);
+    for (let i = 0; i < 3; i++) await channel.pay(1);
+    await channel.whenAcked(3);
+    await channel.close();
+    expect(sent).toEqual([
+      'OpenRequest@1',
+      'Voucher@0',
+      'Voucher@0',
+      'Voucher@0',
+      'Voucher@1',
+      'CloseRequest@1',
+    ]);
     await device.shutdown();
   });
 });
