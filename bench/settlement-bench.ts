@@ -136,11 +136,15 @@ export async function run(opts: { quick: boolean }): Promise<Record<string, numb
       raw.push(await rawRecordsPerS(join(dir, `raw-${round}`), opts.quick ? 20_000 : 100_000));
       settled.push(await settlementRound(join(dir, `settle-${round}`), channels, 10_000));
     }
-    const ratio = median(settled.map((perS, round) => perS / raw[round]!));
+    const ratios = settled.map((perS, round) => perS / raw[round]!);
+    const round3 = (value: number): number => Math.round(value * 1000) / 1000;
     return {
       rawLevelRecordsPerS: Math.round(median(raw)),
       settledChannelsPerS: Math.round(median(settled)),
-      settlementVsRawRatio: Math.round(ratio * 1000) / 1000,
+      settlementVsRawRatio: round3(median(ratios)),
+      // The spread says how far one noisy round could move the median.
+      settlementVsRawRatioLowest: round3(Math.min(...ratios)),
+      settlementVsRawRatioHighest: round3(Math.max(...ratios)),
       settlementChannels: channels,
     };
   } finally {
