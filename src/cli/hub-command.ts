@@ -83,7 +83,7 @@ export function hubCommand(): Command {
         '--settle-interval-ms <ms>',
         'settle changed channels this often',
         parsePositiveInt,
-        1000,
+        10_000,
       )
       // A bigint default needs its own description: commander's help JSON-encodes defaults.
       .addOption(

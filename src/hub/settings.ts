@@ -47,7 +47,7 @@ export const defaultHubSettings: HubSettings = {
   autoFundBaseUnits: undefined,
   groupCommitIntervalMs: 2,
   groupCommitMaxVouchers: 4096,
-  settleIntervalMs: 1000,
+  settleIntervalMs: 10_000,
   settleThresholdBaseUnits: 10n ** 12n,
   settleMaxChannelsPerBatch: 10_000,
   receiptEveryMs: 5000,

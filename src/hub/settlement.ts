@@ -17,6 +17,10 @@ export interface SettlementRun {
 }
 
 const PAYOUT_COUNT_PREFIX = 'po/';
+/** About a millisecond of building between turns of the event loop. */
+const YIELD_EVERY_CHANNELS = 256;
+const YIELD_EVERY_NOTICES = 16;
+const yieldToIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * Settlement (DESIGN §2.4): for every open channel whose durable voucher is ahead of its settled
@@ -72,6 +76,7 @@ export class Settlement {
     // one (about a fifth of a batch's time), and memory stays bounded by two batches.
     let previous: Promise<void> | undefined;
     let failure: { cause: unknown } | undefined;
+    const notices: [slot: number, seq: number, amount: bigint][] = [];
     for (let i = 0; i < due.length && failure === undefined; i += max) {
       const slots = due.slice(i, i + max);
       const transfers: TransferInput[] = [];
@@ -79,7 +84,11 @@ export class Settlement {
       const settledSeqs: number[] = [];
       const settledAmounts: bigint[] = [];
       let movedBaseUnits = 0n;
-      for (const slot of slots) {
+      for (let j = 0; j < slots.length; j++) {
+        // Let vouchers in between: a batch takes milliseconds to build, and every voucher
+        // arriving meanwhile would wait for it (the receipt-latency tail).
+        if (j > 0 && j % YIELD_EVERY_CHANNELS === 0) await yieldToIo();
+        const slot = slots[j]!;
         const idHex = table.channelIdHex(slot);
         const seq = table.durableSeq[slot]!;
         const amount = table.durableAmount[slot]!;
@@ -107,7 +116,7 @@ export class Settlement {
             const slot = slots[j]!;
             table.markSettled(slot, settledAmounts[j]!);
             if (core.settings.payeeNotices)
-              this.notifyPayee(slot, settledSeqs[j]!, settledAmounts[j]!);
+              notices.push([slot, settledSeqs[j]!, settledAmounts[j]!]);
           }
         },
         (cause: unknown) => {
@@ -118,6 +127,13 @@ export class Settlement {
       previous = committed;
     }
     await previous;
+    // Each notice is a signature: send them a few at a time, for the same reason as above.
+    for (let n = 0; n < notices.length; n++) {
+      if (n > 0 && n % YIELD_EVERY_NOTICES === 0) await yieldToIo();
+      const [slot, seq, amount] = notices[n]!;
+      // No close can free the slot meanwhile: settlement holds the money queue throughout.
+      this.notifyPayee(slot, seq, amount);
+    }
     // A failed batch leaves its channels unsettled for the next run; the batches that did
     // commit are marked above. Either way the caller hears of the failure.
     if (failure !== undefined) throw failure.cause;
