@@ -6,11 +6,11 @@
  * raw: the fastest form of batch `level` offers: chained batches (`db.batch().put()…write()`)
  * of 1000 puts of 100-byte values under 18-byte keys, sync: true.
  *
- * settlement: a settled channel is what the hub's settlement writes for it: two transfers
- * (channel → payee SettlePayee, channel → hub/fees SettleFee; ids derived by the caller,
- * reference = the channel id) and a ~20-byte `st/<channel>` record, in commits of 1000 and of
- * 10,000 channels (the hub's settleMaxChannelsPerBatch), 16 payees shared by all channels,
- * sync: true. Channels are escrowed beforehand (not timed) and settled again and again with a
+ * settlement: what the hub's settlement writes: per channel one transfer (channel → payee
+ * SettlePayee, the whole amount moved; id derived by the caller, reference = the channel id),
+ * per commit one fee transfer per payee (payee → hub/fees SettleFee, the sum of its channels'
+ * fees), in commits of 1000 and of 10,000 channels (the hub's settleMaxChannelsPerBatch),
+ * 16 payees shared by all channels, sync: true. Channels are escrowed beforehand (not timed) and settled again and again with a
  * growing seq, as the hub does. The request objects and account names are built inside the
  * timed step (the caller's share, as in the hub); the transfer ids, SHA-256 hashes the hub
  * derives, are computed beforehand. A step is several commits back to back, timed until the
@@ -50,7 +50,6 @@ const RAW_BATCH = 1000;
 const RAW_VALUE_BYTES = 100;
 const RAW_BATCHES_PER_STEP = 20;
 const PAYEES = 16;
-const SETTLED_RECORD_BYTES = 20;
 const VOUCHER_RECORD_BYTES = 150;
 const GROUP_SIZES = [64, 512, 4096] as const;
 const VOUCHER_CHANNELS = 50_000;
@@ -124,7 +123,6 @@ async function settlementStep(dir: string, perCommit: number, commits: number): 
     });
   }
 
-  const record = randomBytes(SETTLED_RECORD_BYTES);
   let commit = 0;
   /** Ids of the next commit, derived ahead of the clock (the hub hashes them itself). */
   const idsFor = (n: number): string[] => {
@@ -132,9 +130,9 @@ async function settlementStep(dir: string, perCommit: number, commits: number): 
     const half = n % 2;
     const ids: string[] = [];
     for (let j = 0; j < perCommit; j++) {
-      const hex = hexes[half * perCommit + j]!;
-      ids.push(transferIdFrom(hex, seq, 'payee'), transferIdFrom(hex, seq, 'fee'));
+      ids.push(transferIdFrom(hexes[half * perCommit + j]!, seq, 'payee'));
     }
+    for (let p = 0; p < PAYEES; p++) ids.push(transferIdFrom('fees', n, p));
     return ids;
   };
   return {
@@ -144,32 +142,32 @@ async function settlementStep(dir: string, perCommit: number, commits: number): 
       for (let k = 0; k < commits; k++, commit++) {
         const half = commit % 2;
         const transfers: TransferInput[] = [];
-        const records: RecordWrite[] = [];
+        const fees = new Array<bigint>(PAYEES).fill(0n);
         for (let j = 0; j < perCommit; j++) {
           const hex = hexes[half * perCommit + j]!;
-          transfers.push(
-            {
-              id: ids[k]![2 * j]!,
-              debitAccount: channelAccount(hex),
-              creditAccount: payees[j % PAYEES]!,
-              asset,
-              amountBaseUnits: 9_900n,
-              code: TransferCode.SettlePayee,
-              reference: hex,
-            },
-            {
-              id: ids[k]![2 * j + 1]!,
-              debitAccount: channelAccount(hex),
-              creditAccount: HUB_FEES,
-              asset,
-              amountBaseUnits: 100n,
-              code: TransferCode.SettleFee,
-              reference: hex,
-            },
-          );
-          records.push({ key: `st/${hex}`, value: record });
+          transfers.push({
+            id: ids[k]![j]!,
+            debitAccount: channelAccount(hex),
+            creditAccount: payees[j % PAYEES]!,
+            asset,
+            amountBaseUnits: 10_000n,
+            code: TransferCode.SettlePayee,
+            reference: hex,
+          });
+          fees[j % PAYEES]! += 100n;
         }
-        const result = await ledger.commit({ transfers, records });
+        fees.forEach((fee, p) =>
+          transfers.push({
+            id: ids[k]![perCommit + p]!,
+            debitAccount: payees[p]!,
+            creditAccount: HUB_FEES,
+            asset,
+            amountBaseUnits: fee,
+            code: TransferCode.SettleFee,
+            reference: `fees of commit ${commit}`,
+          }),
+        );
+        const result = await ledger.commit({ transfers });
         if (result.applied !== transfers.length) throw new Error('bench: settlement not applied');
       }
       await ledger.whenIndexed();

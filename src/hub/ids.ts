@@ -11,8 +11,9 @@ export const escrowTransferId = (channelId: Uint8Array): string =>
 export const topUpTransferId = (channelId: Uint8Array, capacityBaseUnits: bigint): string =>
   transferIdFrom('topup', channelId, capacityBaseUnits);
 /**
- * The payee and fee legs of settling a channel up to voucher `seq`. Settlement makes two
- * transfers per channel per batch, so these ids are built rather than hashed: the first 11
+ * The ids for settling a channel up to voucher `seq`: its escrow → payee transfer, and the
+ * payee → hub/fees transfer a close makes for it (settlement sums fees per payee instead).
+ * Settlement makes one per channel per batch, so these ids are built rather than hashed: the first 11
  * bytes of the channel id (itself a SHA-256 prefix), a leg byte (0xa1 payee, 0xa2 fee), then
  * seq as 4 bytes big-endian. Distinct (channel, seq, leg) give distinct ids; meeting one of the
  * hub's hashed ids would take a 2^-88 coincidence. Built from the channel id's hex, which the

@@ -24,9 +24,15 @@ import { Status } from '../protocol/status.js';
 import { keyId } from '../protocol/topics.js';
 import { ChannelTable, SlotStatus } from './channel-table.js';
 import { closedOrUnknown, refuseChannelMessage } from './refusals.js';
-import { pushSettlementLegs } from './settlement.js';
+import { feeTransfer, pushSettlementLeg } from './settlement.js';
 import { nowUnixS, type HubCore } from './core.js';
-import { autoFundTransferId, escrowTransferId, refundTransferId, topUpTransferId } from './ids.js';
+import {
+  autoFundTransferId,
+  escrowTransferId,
+  refundTransferId,
+  settleTransferIds,
+  topUpTransferId,
+} from './ids.js';
 import {
   channelKey,
   decodeChannelRecord,
@@ -334,7 +340,14 @@ export class Lifecycle {
     const split = splitSettlement(settled, amount, fee);
     const refund = record.capacityBaseUnits - amount;
     const transfers: TransferInput[] = [];
-    pushSettlementLegs(transfers, idHex, seq, split, payeeAccount(record.payeeId), record.asset);
+    const payee = payeeAccount(record.payeeId);
+    if (split.movedBaseUnits > 0n) {
+      pushSettlementLeg(transfers, idHex, seq, split.movedBaseUnits, payee, record.asset);
+    }
+    if (split.feeBaseUnits > 0n) {
+      const [, feeId] = settleTransferIds(idHex, seq);
+      transfers.push(feeTransfer(feeId, payee, record.asset, split.feeBaseUnits, idHex));
+    }
     if (refund > 0n) {
       transfers.push({
         id: refundTransferId(channelId),

@@ -1,6 +1,6 @@
-import { cumulativeFee, splitSettlement, type SettlementSplit } from '../channel/fees.js';
+import { cumulativeFee, splitSettlement } from '../channel/fees.js';
 import { FarthingError } from '../errors.js';
-import { externalAccount, HUB_FEES, payeeAccount } from '../ledger/accounts.js';
+import { externalAccount, HUB_FEES, payeeAccount, transferIdFrom } from '../ledger/accounts.js';
 import { TransferCode, type TransferInput } from '../ledger/types.js';
 import { MessageType } from '../protocol/messages.js';
 import { SlotStatus } from './channel-table.js';
@@ -24,8 +24,9 @@ const yieldToIo = (): Promise<void> => new Promise((resolve) => setImmediate(res
 
 /**
  * Settlement (DESIGN §2.4): for every open channel whose durable voucher is ahead of its settled
- * mark, move the difference from escrow to the payee (less the hub fee), as one atomic commit
- * per batch. The escrow balance is the durable settled mark (records.ts), so a batch writes
+ * mark, move the difference from escrow to the payee, and the hub fee on it from the payee to
+ * hub/fees (one fee transfer per payee per batch), as one atomic commit per batch. The escrow
+ * balance is the durable settled mark (records.ts), so a batch writes
  * transfers and nothing else. It reads only what group commit made durable and never
  * re-verifies a signature. Transfer ids derive from (channelId, seq), so a batch that is
  * retried after a crash applies nothing twice.
@@ -84,6 +85,7 @@ export class Settlement {
       const settledSeqs: number[] = [];
       const settledAmounts: bigint[] = [];
       let movedBaseUnits = 0n;
+      const fees = new BatchFees();
       for (let j = 0; j < slots.length; j++) {
         // Let vouchers in between: a batch takes milliseconds to build, and every voucher
         // arriving meanwhile would wait for it (the receipt-latency tail).
@@ -100,13 +102,16 @@ export class Settlement {
         const asset = table.asset(slot);
         const payeeId = table.payeeId(slot);
         const payee = payeeAccounts.get(payeeId) ?? cachePayeeAccount(payeeAccounts, payeeId);
-        pushSettlementLegs(transfers, idHex, seq, split, payee, asset);
+        const legId = pushSettlementLeg(transfers, idHex, seq, split.movedBaseUnits, payee, asset);
+        const group = table.payeeOf[slot]! * 256 + table.assetOf[slot]!;
+        fees.add(group, payee, asset, split.feeBaseUnits, legId);
         settledSeqs.push(seq);
         settledAmounts.push(amount);
-        const touched = table.payeeOf[slot]! * 256 + table.assetOf[slot]!;
-        if (!touchedPayees.has(touched)) touchedPayees.set(touched, [payeeId, asset]);
+        if (!touchedPayees.has(group)) touchedPayees.set(group, [payeeId, asset]);
         movedBaseUnits += split.movedBaseUnits;
       }
+      // After every channel's transfer: the payee holds the money its fee comes out of.
+      fees.pushTransfers(transfers);
       const committed = core.ledger.commit({ transfers }).then(
         () => {
           run.batches++;
@@ -214,42 +219,82 @@ export class Settlement {
 }
 
 /**
- * Appends the transfers that settle a channel from its settled mark to voucher `seq`: escrow →
- * payee and escrow → hub/fees (a leg of zero is left out). Shared by settlement and close, so a
- * channel settles the same way whichever of them moves its money.
+ * Appends the transfer that settles a channel from its settled mark to voucher `seq`: the whole
+ * amount moved, escrow → payee (the payee's fee goes to hub/fees in a separate transfer). Shared
+ * by settlement and close, so a channel settles the same way whichever of them moves its money.
+ * Returns the transfer's id.
  */
-export function pushSettlementLegs(
+export function pushSettlementLeg(
   transfers: TransferInput[],
   idHex: string,
   seq: number,
-  split: SettlementSplit,
+  movedBaseUnits: bigint,
   payeeAccountName: string,
   asset: string,
-): void {
-  // Table ids are 16 bytes by construction: the escrow name needs no re-validation.
-  const escrow = `channel/${idHex}`;
-  const [payeeTransferId, feeTransferId] = settleTransferIds(idHex, seq);
-  if (split.payeeBaseUnits > 0n) {
-    transfers.push({
-      id: payeeTransferId,
-      debitAccount: escrow,
-      creditAccount: payeeAccountName,
-      asset,
-      amountBaseUnits: split.payeeBaseUnits,
-      code: TransferCode.SettlePayee,
-      reference: idHex,
-    });
+): string {
+  const [id] = settleTransferIds(idHex, seq);
+  transfers.push({
+    id,
+    // Table ids are 16 bytes by construction: the escrow name needs no re-validation.
+    debitAccount: `channel/${idHex}`,
+    creditAccount: payeeAccountName,
+    asset,
+    amountBaseUnits: movedBaseUnits,
+    code: TransferCode.SettlePayee,
+    reference: idHex,
+  });
+  return id;
+}
+
+/** The hub's fee out of a payee's settled money: payee → hub/fees. */
+export function feeTransfer(
+  id: string,
+  payeeAccountName: string,
+  asset: string,
+  feeBaseUnits: bigint,
+  reference: string,
+): TransferInput {
+  return {
+    id,
+    debitAccount: payeeAccountName,
+    creditAccount: HUB_FEES,
+    asset,
+    amountBaseUnits: feeBaseUnits,
+    code: TransferCode.SettleFee,
+    reference,
+  };
+}
+
+/**
+ * A batch's fees, one sum per (payee, asset): one fee transfer per payee per batch instead of
+ * one per channel halves the ledger entries of a settlement. Its id derives from the first
+ * channel transfer of the group (unique to one (channel, seq)), the count and the sum, so a
+ * retried batch repeats it exactly.
+ */
+class BatchFees {
+  private readonly groups = new Map<
+    number,
+    { payee: string; asset: string; feeBaseUnits: bigint; channels: number; firstLegId: string }
+  >();
+
+  add(group: number, payee: string, asset: string, feeBaseUnits: bigint, legId: string): void {
+    const entry = this.groups.get(group);
+    if (entry === undefined) {
+      this.groups.set(group, { payee, asset, feeBaseUnits, channels: 1, firstLegId: legId });
+    } else {
+      entry.feeBaseUnits += feeBaseUnits;
+      entry.channels++;
+    }
   }
-  if (split.feeBaseUnits > 0n) {
-    transfers.push({
-      id: feeTransferId,
-      debitAccount: escrow,
-      creditAccount: HUB_FEES,
-      asset,
-      amountBaseUnits: split.feeBaseUnits,
-      code: TransferCode.SettleFee,
-      reference: idHex,
-    });
+
+  pushTransfers(transfers: TransferInput[]): void {
+    for (const { payee, asset, feeBaseUnits, channels, firstLegId } of this.groups.values()) {
+      if (feeBaseUnits === 0n) continue;
+      const id = transferIdFrom('fees', firstLegId, channels, feeBaseUnits);
+      transfers.push(
+        feeTransfer(id, payee, asset, feeBaseUnits, `fees of ${channels} from ${firstLegId}`),
+      );
+    }
   }
 }
 

@@ -156,7 +156,7 @@ export class Stager {
       references: new Array<string>(count),
     };
     const accounts = this.accounts;
-    // Consecutive transfers often share a debit account (a channel's payee and fee legs): a
+    // Consecutive transfers often share a debit account (a close's legs, a payout's): a
     // string comparison is cheaper than hashing a fresh string for the lookup.
     let lastDebitName: unknown;
     let lastDebit: AccountState | undefined;

@@ -8,7 +8,7 @@ import { connectDevice } from '../../src/device/connect.js';
 import type { Device } from '../../src/device/device.js';
 import type { DeviceChannel } from '../../src/device/device-channel.js';
 import { channelKey, decodeChannelRecord } from '../../src/hub/records.js';
-import { channelAccount, isExternal } from '../../src/ledger/accounts.js';
+import { channelAccount, HUB_FEES, isExternal, payeeAccount } from '../../src/ledger/accounts.js';
 import { LevelLedger } from '../../src/ledger/level-ledger.js';
 import { TransferCode, type Transfer } from '../../src/ledger/types.js';
 import { keyFromId } from '../../src/protocol/topics.js';
@@ -198,6 +198,8 @@ describe(`hub crash recovery (${KILLS} SIGKILLs, seed ${SEED})`, () => {
       }
       expect(new Set(allTransfers.map((t) => t.id)).size).toBe(allTransfers.length);
 
+      let feesOwed = 0n;
+      const payeesOwed = new Map<string, bigint>();
       for (const channel of channels) {
         const value = await ledger.record(channelKey(channel.channelIdHex));
         expect(value, `record of ${channel.channelIdHex}`).toBeDefined();
@@ -225,13 +227,17 @@ describe(`hub crash recovery (${KILLS} SIGKILLs, seed ${SEED})`, () => {
         expect(sum(TransferCode.Escrow) + sum(TransferCode.TopUpEscrow)).toBe(
           record.capacityBaseUnits,
         );
-        expect(sum(TransferCode.SettlePayee) + sum(TransferCode.SettleFee)).toBe(
-          record.finalAmountBaseUnits,
-        );
-        expect(sum(TransferCode.SettleFee)).toBe(record.feeBaseUnits);
+        // The escrow moves whole to the payee, however many settlements it took.
+        expect(sum(TransferCode.SettlePayee)).toBe(record.finalAmountBaseUnits);
+        feesOwed += record.feeBaseUnits;
+        const payee = payeeAccount(record.payeeId);
+        payeesOwed.set(payee, (payeesOwed.get(payee) ?? 0n) + record.payeeBaseUnits);
         expect(sum(TransferCode.Refund)).toBe(record.refundBaseUnits);
         expect(await ledger.balance(account, 'USD')).toBe(0n);
       }
+      // Fees leave payees in per-batch sums: together they are every channel's cumulative fee.
+      expect(await ledger.balance(HUB_FEES, 'USD')).toBe(feesOwed);
+      for (const [payee, owed] of payeesOwed) expect(await ledger.balance(payee, 'USD')).toBe(owed);
       const balances = await ledger.balances();
       expect(balances.reduce((total, b) => total + b.balanceBaseUnits, 0n)).toBe(0n);
       for (const b of balances)

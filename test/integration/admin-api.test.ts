@@ -285,7 +285,19 @@ describe('settlement and payouts', () => {
     const channel = await hub.api('GET', `/api/channels/${chA.channelIdHex}`);
     expect(channel.body.channel.settledAmount).toBe('2010');
     const codes = channel.body.transfers.items.map((t: { code: string }) => t.code);
-    expect(codes).toEqual(['Escrow', 'SettlePayee', 'SettleFee']);
+    // The channel's escrow moves whole to the payee; the fee leaves the payee in one transfer.
+    expect(codes).toEqual(['Escrow', 'SettlePayee']);
+    const payee = await hub.api('GET', '/api/accounts/payee/payee-alpha/transfers');
+    const payeeLegs = payee.body.items.map((t: { code: string; amount: string }) => [
+      t.code,
+      t.amount,
+    ]);
+    // 2 010 settled at 250 basis points: 50 fee, then the payout of the rest (1 960).
+    expect(payeeLegs).toEqual([
+      ['SettlePayee', '2010'],
+      ['SettleFee', '50'],
+      ['Payout', '1960'],
+    ]);
     const status2 = await hub.api('GET', '/api/status');
     expect(status2.body.lastSettlement).toMatchObject({ channels: 2, moved: '2210' });
     const runs = await hub.api('GET', '/api/settlements');
