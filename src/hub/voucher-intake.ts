@@ -8,6 +8,9 @@ import type { StagedVoucher } from './group-commit.js';
 import { closedOrUnknown, refuseChannelMessage } from './refusals.js';
 import type { VerifyItem } from './ports.js';
 
+/** Signed receipts a commit may make for the receipt interval (requested ones do not count). */
+const TIMED_RECEIPTS_PER_COMMIT = 4;
+
 interface Waiting {
   receivedAtMs: number;
   deviceKey: Uint8Array;
@@ -239,6 +242,7 @@ export class VoucherIntake {
     const nowS = nowUnixS(core);
     const { table, settings } = core;
     const nowMs = performance.now();
+    let timedSignatures = 0;
     for (const v of batch) {
       core.observer.receiptLatency((nowMs - v.receivedAtMs) / 1000);
       // Match by key: the slot may have been freed and reused if the channel closed meanwhile.
@@ -248,10 +252,14 @@ export class VoucherIntake {
       const deviceKey = table.deviceKey(slot);
       // A view into the table: the answer is encoded before the table can change.
       const channelId = table.channelId(slot);
+      // Channels that opened together come due together: without a cap per commit, a thousand
+      // signatures land in the same few commits every few seconds and every voucher queued
+      // behind them waits (the latency p99). A channel over the cap signs on a later commit.
       const wantsSigned =
         this.receiptRequested.delete(v.channelKey) ||
-        nowS - table.lastSignedReceiptS[slot]! >= settings.receiptEveryMs / 1000 ||
-        table.acksSinceSigned[slot]! >= settings.receiptEveryAcks;
+        ((nowS - table.lastSignedReceiptS[slot]! >= settings.receiptEveryMs / 1000 ||
+          table.acksSinceSigned[slot]! >= settings.receiptEveryAcks) &&
+          timedSignatures++ < TIMED_RECEIPTS_PER_COMMIT);
       if (wantsSigned) {
         table.lastSignedReceiptS[slot] = nowS;
         table.acksSinceSigned[slot] = 0;

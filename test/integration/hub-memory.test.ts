@@ -160,4 +160,26 @@ describe('hub and device over an in-memory broker', () => {
     ]);
     await device.shutdown();
   });
+
+  it('a commit signs at most 4 timed receipts; the channels over the cap sign on later commits', async () => {
+    // Every first acknowledgement is due a signed receipt; one slow commit gathers them all.
+    const { hub, broker, ledger, hubKeyPair } = await startTestHub({ groupCommitIntervalMs: 200 });
+    running.push(hub);
+    const device = await makeDevice(broker, hubKeyPair.publicKey);
+    await fund(ledger, device.publicKey, 1_000_000n);
+    const channels = [];
+    for (let i = 0; i < 20; i++) channels.push(await openForAcme(device, 10_000n));
+    await Promise.all(channels.map((channel) => channel.pay(1)));
+    await Promise.all(channels.map((channel) => channel.whenAcked(1)));
+    const { receiptsSigned, acksSent, groupCommits } = hub.counters;
+    expect(receiptsSigned + acksSent).toBe(20);
+    expect(groupCommits).toBeLessThan(5);
+    expect(receiptsSigned).toBeLessThanOrEqual(4 * groupCommits);
+    // Still due, so the next commits sign them, four at a time.
+    await Promise.all(channels.map((channel) => channel.pay(1)));
+    await Promise.all(channels.map((channel) => channel.whenAcked(2)));
+    expect(hub.counters.receiptsSigned).toBeGreaterThan(receiptsSigned);
+    expect(hub.counters.receiptsSigned).toBeLessThanOrEqual(4 * hub.counters.groupCommits);
+    await device.shutdown();
+  });
 });
