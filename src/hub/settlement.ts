@@ -20,6 +20,7 @@ const PAYOUT_COUNT_PREFIX = 'po/';
 /** About a millisecond of building between turns of the event loop. */
 const YIELD_EVERY_CHANNELS = 256;
 const YIELD_EVERY_NOTICES = 16;
+const MAX_PAYEE_NOTICES_PER_RUN = 256;
 const yieldToIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
@@ -132,12 +133,15 @@ export class Settlement {
       previous = committed;
     }
     await previous;
-    // Each notice is a signature: send them a few at a time, for the same reason as above.
-    for (let n = 0; n < notices.length; n++) {
-      if (n > 0 && n % YIELD_EVERY_NOTICES === 0) await yieldToIo();
+    // Each notice is a signature: send them a few at a time, for the same reason as above, and
+    // at most a few hundred per run, so that notices cost a bounded share of the hub however
+    // many channels settle. A channel left out is told at a later settlement or at its close.
+    let sent = 0;
+    for (let n = 0; n < notices.length && sent < MAX_PAYEE_NOTICES_PER_RUN; n++) {
       const [slot, seq, amount] = notices[n]!;
       // No close can free the slot meanwhile: settlement holds the money queue throughout.
-      this.notifyPayee(slot, seq, amount);
+      if (!this.notifyPayee(slot, seq, amount)) continue;
+      if (++sent % YIELD_EVERY_NOTICES === 0) await yieldToIo();
     }
     // A failed batch leaves its channels unsettled for the next run; the batches that did
     // commit are marked above. Either way the caller hears of the failure.
@@ -162,12 +166,14 @@ export class Settlement {
     return run;
   }
 
-  private notifyPayee(slot: number, seq: number, amount: bigint): void {
+  /** Sends a PayeeNotice unless the channel had one recently; says whether it did. */
+  private notifyPayee(slot: number, seq: number, amount: bigint): boolean {
     const { table } = this.core;
     // A signature per channel per settlement would cost more than the settlement; notices are
     // rate-limited per channel, and the close always sends the final one.
     const nowS = Math.floor(this.core.clock.nowMs() / 1000);
-    if (nowS - table.lastPayeeNoticeS[slot]! < this.core.settings.payeeNoticeEveryMs / 1000) return;
+    if (nowS - table.lastPayeeNoticeS[slot]! < this.core.settings.payeeNoticeEveryMs / 1000)
+      return false;
     table.lastPayeeNoticeS[slot] = nowS;
     const fee = cumulativeFee(amount, table.feeBasisPoints[slot]!);
     this.core.responder.toPayee(table.payeeId(slot), {
@@ -179,6 +185,7 @@ export class Settlement {
       settledBaseUnits: amount,
       payeeBaseUnits: amount - fee,
     });
+    return true;
   }
 
   /**
