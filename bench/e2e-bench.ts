@@ -14,6 +14,9 @@ import { rawVerifyFigures } from './raw-verify.js';
  * commit, verify pool) over a private Mosquitto and over the embedded aedes broker, beside the
  * raw verification limit and a naive hub measured the same way, in one run.
  */
+/** Unmeasured lead-in of each fixed-rate phase (see PresignedLoad.openLoop). */
+const RAMP_S = 1;
+
 interface Phase {
   seconds: number;
   devices: number;
@@ -84,7 +87,10 @@ async function measureHub(
   // beat the raw verification rate (the ceiling), plus a margin.
   const channels = phase.devices * phase.channelsPerDevice;
   const perChannel = Math.ceil(
-    (ceilingPerS * 1.2 * (1 + phase.seconds * (latencies ? 2.4 : 1))) / channels,
+    (ceilingPerS *
+      1.2 *
+      (1 + phase.seconds * (latencies ? 2.4 : 1) + (latencies ? 2 * RAMP_S : 0))) /
+      channels,
   );
   const load = await PresignedLoad.prepare({
     brokerUrl,
@@ -98,8 +104,8 @@ async function measureHub(
     await load.closedLoop(1); // warm-up: JIT, key caches, LevelDB
     const max = await load.closedLoop(phase.seconds);
     if (!latencies) return { max };
-    const at50 = await load.openLoop(max.perS * 0.5, phase.seconds);
-    const at90 = await load.openLoop(max.perS * 0.9, phase.seconds);
+    const at50 = await load.openLoop(max.perS * 0.5, phase.seconds, RAMP_S);
+    const at90 = await load.openLoop(max.perS * 0.9, phase.seconds, RAMP_S);
     return { max, at50, at90 };
   } finally {
     await load.close();
