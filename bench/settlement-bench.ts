@@ -123,8 +123,8 @@ function median(values: number[]): number {
 }
 
 export async function run(opts: { quick: boolean }): Promise<Record<string, number | string>> {
-  const rounds = opts.quick ? 1 : 5;
-  const channels = opts.quick ? 10_000 : 50_000;
+  const rounds = opts.quick ? 3 : 5;
+  const channels = opts.quick ? 20_000 : 50_000;
   const dir = await mkdtemp(join(tmpdir(), 'farthing-bench-settle-'));
   try {
     // Untimed warm-up: the first round would otherwise also measure the JIT compiling both.
