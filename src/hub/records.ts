@@ -1,5 +1,6 @@
 import { decodeCborStrict, encodeCbor, type CborValue } from '../protocol/cbor.js';
 import { FarthingError } from '../errors.js';
+import { writeCborHead } from '../protocol/voucher-fast.js';
 
 /**
  * The hub's durable channel records, stored beside the ledger and written in the same atomic
@@ -113,8 +114,20 @@ export function decodeChannelRecord(value: Uint8Array): ChannelRecord {
   };
 }
 
+/**
+ * [version, seq, amount, voucherBytes], written by hand: group commit writes one per voucher.
+ * Byte-identical to encodeCbor of the same array (test/property/hub-records.property.test.ts).
+ */
 export function encodeVoucherRecord(r: VoucherRecord): Uint8Array {
-  return encodeCbor([RECORD_VERSION, r.seq, r.amountBaseUnits, r.voucherBytes]);
+  const voucher = r.voucherBytes;
+  const out = new Uint8Array(2 + 9 + 9 + 9 + voucher.length);
+  out[0] = 0x84;
+  out[1] = RECORD_VERSION;
+  let offset = writeCborHead(out, 2, 0, BigInt(r.seq));
+  offset = writeCborHead(out, offset, 0, r.amountBaseUnits);
+  offset = writeCborHead(out, offset, 2, BigInt(voucher.length));
+  out.set(voucher, offset);
+  return out.subarray(0, offset + voucher.length);
 }
 
 export function decodeVoucherRecord(value: Uint8Array): VoucherRecord {
