@@ -24,7 +24,7 @@ import { Status } from '../protocol/status.js';
 import { keyId } from '../protocol/topics.js';
 import { ChannelTable, SlotStatus } from './channel-table.js';
 import { closedOrUnknown, refuseChannelMessage } from './refusals.js';
-import { feeTransfer, pushSettlementLeg } from './settlement.js';
+import { feeTransfer, pushSettlementLeg } from './settlement-transfers.js';
 import { nowUnixS, type HubCore } from './core.js';
 import {
   autoFundTransferId,

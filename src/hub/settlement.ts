@@ -1,11 +1,12 @@
 import { cumulativeFee, splitSettlement } from '../channel/fees.js';
 import { FarthingError } from '../errors.js';
-import { externalAccount, HUB_FEES, payeeAccount, transferIdFrom } from '../ledger/accounts.js';
+import { externalAccount, payeeAccount } from '../ledger/accounts.js';
 import { TransferCode, type TransferInput } from '../ledger/types.js';
 import { MessageType } from '../protocol/messages.js';
 import { SlotStatus } from './channel-table.js';
 import type { HubCore } from './core.js';
-import { payoutTransferId, settleTransferIds } from './ids.js';
+import { payoutTransferId } from './ids.js';
+import { BatchFees, pushSettlementLeg } from './settlement-transfers.js';
 import { decodeCborStrict, encodeCbor } from '../protocol/cbor.js';
 
 export interface SettlementRun {
@@ -27,10 +28,10 @@ const yieldToIo = (): Promise<void> => new Promise((resolve) => setImmediate(res
  * Settlement (DESIGN §2.4): for every open channel whose durable voucher is ahead of its settled
  * mark, move the difference from escrow to the payee, and the hub fee on it from the payee to
  * hub/fees (one fee transfer per payee per batch), as one atomic commit per batch. The escrow
- * balance is the durable settled mark (records.ts), so a batch writes
- * transfers and nothing else. It reads only what group commit made durable and never
- * re-verifies a signature. Transfer ids derive from (channelId, seq), so a batch that is
- * retried after a crash applies nothing twice.
+ * balance is the durable settled mark (records.ts), so a batch writes transfers and nothing
+ * else. It reads only what group commit made durable and never re-verifies a signature.
+ * Transfer ids derive from (channelId, seq), and a batch's fee ids from its channel transfers,
+ * so a batch retried after a crash applies nothing twice.
  */
 export class Settlement {
   private running: Promise<SettlementRun> | undefined;
@@ -81,38 +82,8 @@ export class Settlement {
     const notices: [slot: number, seq: number, amount: bigint][] = [];
     for (let i = 0; i < due.length && failure === undefined; i += max) {
       const slots = due.slice(i, i + max);
-      const transfers: TransferInput[] = [];
-      // What each channel was settled to: group commits may move its durable mark meanwhile.
-      const settledSeqs: number[] = [];
-      const settledAmounts: bigint[] = [];
-      let movedBaseUnits = 0n;
-      const fees = new BatchFees();
-      for (let j = 0; j < slots.length; j++) {
-        // Let vouchers in between: a batch takes milliseconds to build, and every voucher
-        // arriving meanwhile would wait for it (the receipt-latency tail).
-        if (j > 0 && j % YIELD_EVERY_CHANNELS === 0) await yieldToIo();
-        const slot = slots[j]!;
-        const idHex = table.channelIdHex(slot);
-        const seq = table.durableSeq[slot]!;
-        const amount = table.durableAmount[slot]!;
-        const split = splitSettlement(
-          table.settledAmount[slot]!,
-          amount,
-          table.feeBasisPoints[slot]!,
-        );
-        const asset = table.asset(slot);
-        const payeeId = table.payeeId(slot);
-        const payee = payeeAccounts.get(payeeId) ?? cachePayeeAccount(payeeAccounts, payeeId);
-        const legId = pushSettlementLeg(transfers, idHex, seq, split.movedBaseUnits, payee, asset);
-        const group = table.payeeOf[slot]! * 256 + table.assetOf[slot]!;
-        fees.add(group, payee, asset, split.feeBaseUnits, legId);
-        settledSeqs.push(seq);
-        settledAmounts.push(amount);
-        if (!touchedPayees.has(group)) touchedPayees.set(group, [payeeId, asset]);
-        movedBaseUnits += split.movedBaseUnits;
-      }
-      // After every channel's transfer: the payee holds the money its fee comes out of.
-      fees.pushTransfers(transfers);
+      const batch = await this.buildBatch(slots, payeeAccounts, touchedPayees);
+      const { transfers, settledSeqs, settledAmounts, movedBaseUnits } = batch;
       const committed = core.ledger.commit({ transfers }).then(
         () => {
           run.batches++;
@@ -133,16 +104,7 @@ export class Settlement {
       previous = committed;
     }
     await previous;
-    // Each notice is a signature: send them a few at a time, for the same reason as above, and
-    // at most a few hundred per run, so that notices cost a bounded share of the hub however
-    // many channels settle. A channel left out is told at a later settlement or at its close.
-    let sent = 0;
-    for (let n = 0; n < notices.length && sent < MAX_PAYEE_NOTICES_PER_RUN; n++) {
-      const [slot, seq, amount] = notices[n]!;
-      // No close can free the slot meanwhile: settlement holds the money queue throughout.
-      if (!this.notifyPayee(slot, seq, amount)) continue;
-      if (++sent % YIELD_EVERY_NOTICES === 0) await yieldToIo();
-    }
+    await this.sendNotices(notices);
     // A failed batch leaves its channels unsettled for the next run; the batches that did
     // commit are marked above. Either way the caller hears of the failure.
     if (failure !== undefined) throw failure.cause;
@@ -164,6 +126,68 @@ export class Settlement {
       );
     }
     return run;
+  }
+
+  /** The transfers of one batch, and what each channel settles to. */
+  private async buildBatch(
+    slots: number[],
+    payeeAccounts: Map<string, string>,
+    touchedPayees: Map<number, [payeeId: string, asset: string]>,
+  ): Promise<{
+    transfers: TransferInput[];
+    settledSeqs: number[];
+    settledAmounts: bigint[];
+    movedBaseUnits: bigint;
+  }> {
+    const { table } = this.core;
+    const transfers: TransferInput[] = [];
+    // What each channel is settled to: group commits may move its durable mark meanwhile.
+    const settledSeqs: number[] = [];
+    const settledAmounts: bigint[] = [];
+    let movedBaseUnits = 0n;
+    const fees = new BatchFees();
+    for (let j = 0; j < slots.length; j++) {
+      // Let vouchers in between: a batch takes milliseconds to build, and every voucher
+      // arriving meanwhile would wait for it (the receipt-latency tail).
+      if (j > 0 && j % YIELD_EVERY_CHANNELS === 0) await yieldToIo();
+      const slot = slots[j]!;
+      const idHex = table.channelIdHex(slot);
+      const seq = table.durableSeq[slot]!;
+      const amount = table.durableAmount[slot]!;
+      const split = splitSettlement(
+        table.settledAmount[slot]!,
+        amount,
+        table.feeBasisPoints[slot]!,
+      );
+      const asset = table.asset(slot);
+      const payeeId = table.payeeId(slot);
+      const payee = payeeAccounts.get(payeeId) ?? cachePayeeAccount(payeeAccounts, payeeId);
+      const legId = pushSettlementLeg(transfers, idHex, seq, split.movedBaseUnits, payee, asset);
+      const group = table.payeeOf[slot]! * 256 + table.assetOf[slot]!;
+      fees.add(group, payee, asset, split.feeBaseUnits, legId);
+      if (!touchedPayees.has(group)) touchedPayees.set(group, [payeeId, asset]);
+      settledSeqs.push(seq);
+      settledAmounts.push(amount);
+      movedBaseUnits += split.movedBaseUnits;
+    }
+    // After every channel's transfer: the payee holds the money its fee comes out of.
+    fees.pushTransfers(transfers);
+    return { transfers, settledSeqs, settledAmounts, movedBaseUnits };
+  }
+
+  /**
+   * Each notice is a signature: they go a few at a time, letting vouchers in between, and at
+   * most a few hundred per run, so that notices cost a bounded share of the hub however many
+   * channels settle. A channel left out is told at a later settlement or at its close.
+   */
+  private async sendNotices(notices: [slot: number, seq: number, amount: bigint][]): Promise<void> {
+    let sent = 0;
+    for (let n = 0; n < notices.length && sent < MAX_PAYEE_NOTICES_PER_RUN; n++) {
+      const [slot, seq, amount] = notices[n]!;
+      // No close can free the slot meanwhile: settlement holds the money queue throughout.
+      if (!this.notifyPayee(slot, seq, amount)) continue;
+      if (++sent % YIELD_EVERY_NOTICES === 0) await yieldToIo();
+    }
   }
 
   /** Sends a PayeeNotice unless the channel had one recently; says whether it did. */
@@ -222,86 +246,6 @@ export class Settlement {
       core.logger.info({ payee: payeeId, asset, amount: balance.toString() }, 'payout recorded');
     }
     return payouts;
-  }
-}
-
-/**
- * Appends the transfer that settles a channel from its settled mark to voucher `seq`: the whole
- * amount moved, escrow → payee (the payee's fee goes to hub/fees in a separate transfer). Shared
- * by settlement and close, so a channel settles the same way whichever of them moves its money.
- * Returns the transfer's id.
- */
-export function pushSettlementLeg(
-  transfers: TransferInput[],
-  idHex: string,
-  seq: number,
-  movedBaseUnits: bigint,
-  payeeAccountName: string,
-  asset: string,
-): string {
-  const [id] = settleTransferIds(idHex, seq);
-  transfers.push({
-    id,
-    // Table ids are 16 bytes by construction: the escrow name needs no re-validation.
-    debitAccount: `channel/${idHex}`,
-    creditAccount: payeeAccountName,
-    asset,
-    amountBaseUnits: movedBaseUnits,
-    code: TransferCode.SettlePayee,
-    reference: idHex,
-  });
-  return id;
-}
-
-/** The hub's fee out of a payee's settled money: payee → hub/fees. */
-export function feeTransfer(
-  id: string,
-  payeeAccountName: string,
-  asset: string,
-  feeBaseUnits: bigint,
-  reference: string,
-): TransferInput {
-  return {
-    id,
-    debitAccount: payeeAccountName,
-    creditAccount: HUB_FEES,
-    asset,
-    amountBaseUnits: feeBaseUnits,
-    code: TransferCode.SettleFee,
-    reference,
-  };
-}
-
-/**
- * A batch's fees, one sum per (payee, asset): one fee transfer per payee per batch instead of
- * one per channel halves the ledger entries of a settlement. Its id derives from the first
- * channel transfer of the group (unique to one (channel, seq)), the count and the sum, so a
- * retried batch repeats it exactly.
- */
-class BatchFees {
-  private readonly groups = new Map<
-    number,
-    { payee: string; asset: string; feeBaseUnits: bigint; channels: number; firstLegId: string }
-  >();
-
-  add(group: number, payee: string, asset: string, feeBaseUnits: bigint, legId: string): void {
-    const entry = this.groups.get(group);
-    if (entry === undefined) {
-      this.groups.set(group, { payee, asset, feeBaseUnits, channels: 1, firstLegId: legId });
-    } else {
-      entry.feeBaseUnits += feeBaseUnits;
-      entry.channels++;
-    }
-  }
-
-  pushTransfers(transfers: TransferInput[]): void {
-    for (const { payee, asset, feeBaseUnits, channels, firstLegId } of this.groups.values()) {
-      if (feeBaseUnits === 0n) continue;
-      const id = transferIdFrom('fees', firstLegId, channels, feeBaseUnits);
-      transfers.push(
-        feeTransfer(id, payee, asset, feeBaseUnits, `fees of ${channels} from ${firstLegId}`),
-      );
-    }
   }
 }
 
