@@ -92,7 +92,9 @@ export class Settlement {
           for (let j = 0; j < slots.length; j++) {
             const slot = slots[j]!;
             table.markSettled(slot, settledAmounts[j]!);
-            if (core.settings.payeeNotices)
+            // Only channels due a notice, and no more than one run sends: a million settled
+            // channels must not mean a million entries here.
+            if (notices.length < MAX_PAYEE_NOTICES_PER_RUN && this.noticeDue(slot))
               notices.push([slot, settledSeqs[j]!, settledAmounts[j]!]);
           }
         },
@@ -181,24 +183,30 @@ export class Settlement {
    * channels settle. A channel left out is told at a later settlement or at its close.
    */
   private async sendNotices(notices: [slot: number, seq: number, amount: bigint][]): Promise<void> {
-    let sent = 0;
-    for (let n = 0; n < notices.length && sent < MAX_PAYEE_NOTICES_PER_RUN; n++) {
+    for (let n = 0; n < notices.length; n++) {
+      if (n > 0 && n % YIELD_EVERY_NOTICES === 0) await yieldToIo();
       const [slot, seq, amount] = notices[n]!;
       // No close can free the slot meanwhile: settlement holds the money queue throughout.
-      if (!this.notifyPayee(slot, seq, amount)) continue;
-      if (++sent % YIELD_EVERY_NOTICES === 0) await yieldToIo();
+      this.notifyPayee(slot, seq, amount);
     }
   }
 
-  /** Sends a PayeeNotice unless the channel had one recently; says whether it did. */
-  private notifyPayee(slot: number, seq: number, amount: bigint): boolean {
-    const { table } = this.core;
-    // A signature per channel per settlement would cost more than the settlement; notices are
-    // rate-limited per channel, and the close always sends the final one.
+  /**
+   * Whether the channel may have a PayeeNotice now. A signature per channel per settlement
+   * would cost more than the settlement: at most one per channel per payeeNoticeEveryMs, and
+   * the close always sends the final one. Channels told this run are not due in the next
+   * ones, so the next runs' notices go to the channels still waiting.
+   */
+  private noticeDue(slot: number): boolean {
+    const { settings, table } = this.core;
+    if (!settings.payeeNotices) return false;
     const nowS = Math.floor(this.core.clock.nowMs() / 1000);
-    if (nowS - table.lastPayeeNoticeS[slot]! < this.core.settings.payeeNoticeEveryMs / 1000)
-      return false;
-    table.lastPayeeNoticeS[slot] = nowS;
+    return nowS - table.lastPayeeNoticeS[slot]! >= settings.payeeNoticeEveryMs / 1000;
+  }
+
+  private notifyPayee(slot: number, seq: number, amount: bigint): void {
+    const { table } = this.core;
+    table.lastPayeeNoticeS[slot] = Math.floor(this.core.clock.nowMs() / 1000);
     const fee = cumulativeFee(amount, table.feeBasisPoints[slot]!);
     this.core.responder.toPayee(table.payeeId(slot), {
       type: MessageType.PayeeNotice,
@@ -209,7 +217,6 @@ export class Settlement {
       settledBaseUnits: amount,
       payeeBaseUnits: amount - fee,
     });
-    return true;
   }
 
   /**

@@ -182,4 +182,32 @@ describe('hub and device over an in-memory broker', () => {
     expect(hub.counters.receiptsSigned).toBeLessThanOrEqual(4 * hub.counters.groupCommits);
     await device.shutdown();
   });
+
+  it('a settlement sends at most 256 payee notices, and the next one tells the channels left out', async () => {
+    const { hub, broker, ledger, hubKeyPair } = await startTestHub({ settleIntervalMs: 3_600_000 });
+    running.push(hub);
+    const noticed: string[] = [];
+    broker.onPublish = (topic, payload) => {
+      if (!topic.includes('/payee/')) return;
+      const decoded = decodeMessage(payload, 'payee');
+      if (decoded.ok && decoded.message.type === MessageType.PayeeNotice)
+        noticed.push(Buffer.from(decoded.message.channelId).toString('hex'));
+    };
+    const device = await makeDevice(broker, hubKeyPair.publicKey);
+    await fund(ledger, device.publicKey, 10_000_000n);
+    const channels = [];
+    for (let i = 0; i < 300; i++) channels.push(await openForAcme(device, 10_000n));
+    await Promise.all(channels.map((channel) => channel.pay(1)));
+    await Promise.all(channels.map((channel) => channel.whenAcked(1)));
+    expect((await hub.settleNow()).channels).toBe(300);
+    // Notices are published before the run resolves.
+    expect(noticed).toHaveLength(256);
+    await Promise.all(channels.map((channel) => channel.pay(1)));
+    await Promise.all(channels.map((channel) => channel.whenAcked(2)));
+    expect((await hub.settleNow()).channels).toBe(300);
+    // Within the minute, only the 44 not yet told are due.
+    expect(noticed).toHaveLength(300);
+    expect(new Set(noticed)).toEqual(new Set(channels.map((channel) => channel.channelIdHex)));
+    await device.shutdown();
+  });
 });
