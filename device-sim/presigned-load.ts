@@ -189,8 +189,8 @@ export class PresignedLoad {
     );
     channel.nextSeq++;
     channel.sentAtMs[seq] = performance.now();
-    // QoS 0, as the device SDK sends vouchers (see ChannelHost).
-    this.links[channel.deviceIndex]!.publish(this.topics[channel.deviceIndex]!, bytes, 0).catch(
+    // QoS 1, as the device SDK sends vouchers (see ChannelHost).
+    this.links[channel.deviceIndex]!.publish(this.topics[channel.deviceIndex]!, bytes, 1).catch(
       () => undefined,
     );
     return true;

@@ -132,7 +132,7 @@ describe('hub and device over an in-memory broker', () => {
     await device.shutdown();
   });
 
-  it('devices send vouchers at QoS 0 and requests at QoS 1, the voucher before a close at 1', async () => {
+  it('devices send vouchers and requests at QoS 1, the newest voucher again before a close', async () => {
     const { hub, broker, ledger, hubKeyPair } = await startTestHub();
     running.push(hub);
     const sent: string[] = [];
@@ -152,9 +152,9 @@ describe('hub and device over an in-memory broker', () => {
     await channel.close();
     expect(sent).toEqual([
       'OpenRequest@1',
-      'Voucher@0',
-      'Voucher@0',
-      'Voucher@0',
+      'Voucher@1',
+      'Voucher@1',
+      'Voucher@1',
       'Voucher@1',
       'CloseRequest@1',
     ]);
