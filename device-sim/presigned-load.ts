@@ -78,14 +78,18 @@ export class PresignedLoad {
   static async prepare(options: PresignedLoadOptions): Promise<PresignedLoad> {
     const keyPairs: KeyPair[] = Array.from({ length: options.devices }, () => generateKeyPair());
     const channelIds: { deviceIndex: number; channelId: Uint8Array }[] = [];
+    // Two connections per device: the SDK's for opening (its Device would also handle every
+    // ack in the timed phase), then a bare one for streaming prepared bytes.
+    const connect = (keyPair: KeyPair): Promise<BrokerLink> =>
+      connectDeviceLink({
+        brokerUrl: options.brokerUrl,
+        hubKey: options.hubKey,
+        keyPair,
+        auth: options.auth ?? 'proof',
+      });
     if (options.openChannels ?? true) {
       await inBatches(keyPairs, 16, async (keyPair, deviceIndex) => {
-        const link = await connectDeviceLink({
-          brokerUrl: options.brokerUrl,
-          hubKey: options.hubKey,
-          keyPair,
-          auth: options.auth ?? 'proof',
-        });
+        const link = await connect(keyPair);
         const device = await Device.create({
           keyPair,
           hubKey: options.hubKey,
@@ -145,12 +149,7 @@ export class PresignedLoad {
     const links: BrokerLink[] = [];
     const topics: string[] = [];
     await inBatches(keyPairs, 16, async (keyPair, index) => {
-      const link = await connectDeviceLink({
-        brokerUrl: options.brokerUrl,
-        hubKey: options.hubKey,
-        keyPair,
-        auth: options.auth ?? 'proof',
-      });
+      const link = await connect(keyPair);
       await link.subscribe(downTopic(hubId, keyId(keyPair.publicKey)), 1);
       links[index] = link;
       topics[index] = upTopic(hubId, keyId(keyPair.publicKey));

@@ -1,6 +1,5 @@
-import { decodeCborStrict, encodeCbor, type CborValue } from '../protocol/cbor.js';
+import { decodeCborStrict, encodeCbor, writeCborHead, type CborValue } from '../protocol/cbor.js';
 import { FarthingError } from '../errors.js';
-import { writeCborHead } from '../protocol/voucher-fast.js';
 
 /**
  * The hub's durable channel records, stored beside the ledger and written in the same atomic

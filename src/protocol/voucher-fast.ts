@@ -1,3 +1,4 @@
+import { writeCborHead } from './cbor.js';
 import { sigStructure } from './cose.js';
 import { Limits } from './limits.js';
 import { MessageType, type Voucher } from './messages.js';
@@ -112,29 +113,4 @@ export function encodeAckFast(
   let offset = writeCborHead(out, 19, 0, BigInt(seq));
   offset = writeCborHead(out, offset, 0, amountBaseUnits);
   return out.subarray(0, offset);
-}
-
-/**
- * Writes a CBOR head in shortest form: major type 0 (`value` is the integer) or 2 (`value` is a
- * byte string's length). For hand-written encoders on hot paths; at most 9 bytes.
- */
-export function writeCborHead(
-  out: Uint8Array,
-  offset: number,
-  major: 0 | 2,
-  value: bigint,
-): number {
-  const type = major << 5;
-  if (value < 24n) {
-    out[offset] = type | Number(value);
-    return offset + 1;
-  }
-  const width = value < 0x100n ? 1 : value < 0x10000n ? 2 : value < 0x100000000n ? 4 : 8;
-  out[offset] = type | (width === 1 ? 0x18 : width === 2 ? 0x19 : width === 4 ? 0x1a : 0x1b);
-  let v = value;
-  for (let i = width; i >= 1; i--) {
-    out[offset + i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return offset + 1 + width;
 }
