@@ -237,7 +237,7 @@ function sampleMessages(hub: KeyPair, device: KeyPair, channelId: Uint8Array) {
     },
     {
       description: 'device closes the channel',
-      message: { type: MessageType.CloseRequest, channelId },
+      message: { type: MessageType.CloseRequest, channelId, seq: 3 },
     },
     {
       description: 'hub closes it: 12 345 678 paid, 185 185 fee (1.5 %), the rest refunded',

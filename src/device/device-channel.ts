@@ -79,6 +79,8 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
   status: 'open' | 'closed';
   closeReceipt: CloseReceipt | undefined;
   private lastVoucher: Uint8Array | undefined;
+  /** The hub refused the newest voucher for good: a close stands by the acknowledged one. */
+  private newestRefused = false;
   private readonly ackWaiters: {
     seq: number;
     resolve: (v: VoucherSent) => void;
@@ -184,6 +186,7 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
       this.host.sign,
     );
     this.lastVoucher = bytes;
+    this.newestRefused = false;
     const sent = { seq: this.seq, amountBaseUnits: owedBaseUnits };
     // Persist before publishing: after a crash the device must not sign this seq again.
     await this.host.persist();
@@ -248,17 +251,20 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
   close(): Promise<CloseReceipt> {
     if (this.closeReceipt !== undefined) return Promise.resolve(this.closeReceipt);
     if (this.closeRequest === undefined || this.closeRequest.done) {
-      const bytes = encodeMessage(
-        { type: MessageType.CloseRequest, channelId: this.channelId },
-        this.host.sign,
-      );
-      // Every attempt re-sends the newest voucher first, so the hub closes on everything the
-      // device owes even if it lost that voucher (a restart, a queue flushed on reconnect).
+      let signed: { seq: number; bytes: Uint8Array } | undefined;
+      // Every attempt re-sends the newest voucher first, and the CloseRequest names its seq: the
+      // hub answers VOUCHER_MISSING rather than close short of it (a voucher lost in a restart,
+      // or overtaken by the CloseRequest in a reconnect's replay), and the next attempt retries.
       this.closeRequest = new PendingRequest<CloseReceipt>(
         'close',
         () => {
+          const seq = this.newestRefused ? this.ackedSeq : this.seq;
+          if (signed?.seq !== seq) {
+            const message = { type: MessageType.CloseRequest, channelId: this.channelId, seq };
+            signed = { seq, bytes: encodeMessage(message, this.host.sign) };
+          }
           this.resendLatest();
-          this.host.publish(bytes, 1);
+          this.host.publish(signed.bytes, 1);
         },
         this.host.resendMs,
         this.host.timeoutMs,
@@ -314,6 +320,7 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
           this.stopAckTimer();
           this.armAckTimer();
         } else if (rejection.seq === this.seq) {
+          this.newestRefused = true;
           this.stopAckTimer();
           this.rejectAckWaiters(refused);
         }
@@ -326,7 +333,9 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
         if (!RETRYABLE.has(rejection.status)) this.receiptRequest?.reject(refused);
         return;
       case MessageType.CloseRequest:
-        if (!RETRYABLE.has(rejection.status)) this.closeRequest?.reject(refused);
+        // VOUCHER_MISSING: the next attempt re-sends the newest voucher before the CloseRequest.
+        if (!RETRYABLE.has(rejection.status) && rejection.status !== Status.VOUCHER_MISSING)
+          this.closeRequest?.reject(refused);
         return;
     }
   }

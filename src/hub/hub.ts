@@ -250,7 +250,7 @@ export class Hub {
       case MessageType.TopUp:
         return this.track(this.lifecycle.topUp(deviceKey, message, signed!));
       case MessageType.CloseRequest:
-        return this.track(this.lifecycle.closeByDevice(deviceKey, message.channelId, signed!));
+        return this.track(this.lifecycle.closeByDevice(deviceKey, message, signed!));
       case MessageType.ReceiptRequest:
         return this.receiptRequested(deviceKey, message.channelId);
       default:

@@ -17,6 +17,7 @@ import {
   MessageType,
   type CloseReasonNumber,
   type CloseReceipt,
+  type CloseRequest,
   type OpenRequest,
   type TopUp,
 } from '../protocol/messages.js';
@@ -276,9 +277,10 @@ export class Lifecycle {
   /** Device-signed CloseRequest: the signature is checked, then the channel closes. */
   async closeByDevice(
     deviceKey: Uint8Array,
-    channelId: Uint8Array,
+    request: CloseRequest,
     signed: SignedEnvelope,
   ): Promise<void> {
+    const { channelId } = request;
     const { core } = this;
     const refuse = (status: number): void =>
       refuseChannelMessage(core, deviceKey, channelId, MessageType.CloseRequest, 0, status);
@@ -289,7 +291,7 @@ export class Lifecycle {
       { signature: signed.signature, message: signed.toBeSigned, publicKey: deviceKey },
     ]);
     if (valid !== true) return refuse(Status.SIGNATURE_INVALID);
-    const outcome = await this.close(channelId, CloseReason.Cooperative, deviceKey);
+    const outcome = await this.close(channelId, CloseReason.Cooperative, deviceKey, request.seq);
     if (!outcome.ok) return refuse(outcome.status);
     // A repeated CloseRequest gets the same CloseReceipt again (close() re-sends it).
   }
@@ -303,10 +305,12 @@ export class Lifecycle {
     channelId: Uint8Array,
     reason: CloseReasonNumber,
     requester?: Uint8Array,
+    deviceNewestSeq = 0,
   ): Promise<CloseOutcome> {
     const { core } = this;
     const key = ChannelTable.keyOf(channelId);
-    // Vouchers that arrived before the close are judged first (MQTT keeps one client's order).
+    // Vouchers that arrived before the close are judged first; the device's named seq (below)
+    // covers the one that did not arrive.
     await this.whenVouchersIdle(key);
     const slot = core.table.slotOfKey(key);
     if (slot === undefined) return this.closedOutcome(channelId, requester);
@@ -318,7 +322,12 @@ export class Lifecycle {
     );
     if (verdict.kind === 'refuse') return { ok: false, status: verdict.status };
     if (verdict.kind === 'stale') return { ok: false, status: Status.CHANNEL_UNKNOWN };
-    if (core.table.status[slot] === SlotStatus.Open) core.table.status[slot] = SlotStatus.Closing;
+    if (core.table.status[slot] === SlotStatus.Open) {
+      // The device names the newest voucher it signed; closing without it would settle short.
+      if (deviceNewestSeq > core.table.acceptedSeq[slot]!)
+        return { ok: false, status: Status.VOUCHER_MISSING };
+      core.table.status[slot] = SlotStatus.Closing;
+    }
     await core.committer.flush();
     return core.moneyQueue.run(async () => {
       const current = core.table.slotOfKey(key);

@@ -103,10 +103,14 @@ export interface TopUp {
   capacityBaseUnits: bigint;
 }
 
-/** Device closes its channel cooperatively; signed by the device. */
+/**
+ * Device closes its channel cooperatively; signed by the device. `seq` is the newest voucher
+ * the device stands by (0: it does not know), so the hub never closes short of it.
+ */
 export interface CloseRequest {
   type: typeof MessageType.CloseRequest;
   channelId: Uint8Array;
+  seq: number;
 }
 
 /** Hub's final word on a channel: what was paid, the fee, the refund. Signed by the hub. */

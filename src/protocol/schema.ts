@@ -120,7 +120,10 @@ export const schemas: Record<MessageTypeNumber, MessageSchema> = {
     name: 'CloseRequest',
     form: 'signed',
     direction: 'up',
-    fields: [['channelId', 'bytes16']],
+    fields: [
+      ['channelId', 'bytes16'],
+      ['seq', 'seq'],
+    ],
   },
   [MessageType.CloseReceipt]: {
     name: 'CloseReceipt',

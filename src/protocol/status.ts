@@ -23,6 +23,7 @@ export const Status = {
   AMOUNT_DECREASED: 25,
   AMOUNT_EXCEEDS_CAPACITY: 26,
   CAPACITY_NOT_INCREASING: 27,
+  VOUCHER_MISSING: 28,
 
   // 3x: opening a channel and funding it
   HUB_MISMATCH: 30,
@@ -80,6 +81,8 @@ export const statusMeaning: Record<StatusName, string> = {
   AMOUNT_DECREASED: 'seq increased but the cumulative amount went down',
   AMOUNT_EXCEEDS_CAPACITY: 'the cumulative amount is above the channel capacity',
   CAPACITY_NOT_INCREASING: 'a top-up must name a new total capacity above the current one',
+  VOUCHER_MISSING:
+    'the CloseRequest names a newer voucher than the hub holds: send that voucher, then the CloseRequest again',
   HUB_MISMATCH: 'the request names another hub',
   DEVICE_MISMATCH: 'the signing key is not the device whose topic carried the message',
   KEY_INVALID: 'the public key is not a canonical Ed25519 point or has small order',

@@ -8,9 +8,12 @@ import {
   HUB_FEES,
   payeeAccount,
 } from '../../src/ledger/accounts.js';
-import { keyId } from '../../src/protocol/topics.js';
+import { keyId, upTopic } from '../../src/protocol/topics.js';
 import { decodeMessage } from '../../src/protocol/codec.js';
 import { MessageType } from '../../src/protocol/messages.js';
+import { Status } from '../../src/protocol/status.js';
+import { encodeMessage } from '../../src/protocol/codec.js';
+import { generateKeyPair, signerFor } from '../../src/crypto/keys.js';
 import type { Hub } from '../../src/hub/hub.js';
 import type { Device } from '../../src/device/device.js';
 
@@ -158,6 +161,79 @@ describe('hub and device over an in-memory broker', () => {
       'Voucher@1',
       'CloseRequest@1',
     ]);
+    await device.shutdown();
+  });
+
+  it('a close never settles short of the voucher it names: VOUCHER_MISSING until that voucher arrives', async () => {
+    const { hub, broker, ledger, hubKeyPair } = await startTestHub();
+    running.push(hub);
+    // Lose every copy of voucher seq 4 until the hub has refused a close for want of it.
+    let losing = true;
+    broker.copies = (topic, payload) => {
+      if (!losing || !topic.includes('/up/')) return 1;
+      const decoded = decodeMessage(payload, 'up');
+      return decoded.ok && decoded.message.type === MessageType.Voucher && decoded.message.seq === 4
+        ? 0
+        : 1;
+    };
+    const device = await makeDevice(broker, hubKeyPair.publicKey, { resendMs: 50 });
+    await fund(ledger, device.publicKey, 1_000_000n);
+    const channel = await openForAcme(device, 100_000n);
+    for (let i = 0; i < 3; i++) await channel.pay(1);
+    await channel.whenAcked(3);
+    await channel.pay(1);
+    const refusals: number[] = [];
+    channel.on('rejection', (rejection) => {
+      refusals.push(rejection.status);
+      losing = false;
+    });
+    const close = await channel.close();
+    expect(refusals[0]).toBe(Status.VOUCHER_MISSING);
+    expect(close.seq).toBe(4);
+    expect(close.amountBaseUnits).toBe(4_000n);
+    expect(await ledger.balance(channelAccount(channel.channelIdHex), 'USD')).toBe(0n);
+    expect(await ledger.balance(deviceAccount(device.deviceId), 'USD')).toBe(1_000_000n - 4_000n);
+    await device.shutdown();
+  });
+
+  it('a device whose newest voucher was refused for good closes on the acknowledged one', async () => {
+    const { hub, broker, ledger, hubKeyPair } = await startTestHub();
+    running.push(hub);
+    const device = await makeDevice(broker, hubKeyPair.publicKey, { resendMs: 50 });
+    await fund(ledger, device.publicKey, 1_000_000n);
+    const channel = await openForAcme(device, 10_000n);
+    await channel.pay(2);
+    await channel.whenAcked(2 - 1);
+    // The device believes in more capacity than the hub escrowed (as if a top-up was lost).
+    channel.capacityBaseUnits = 20_000n;
+    await channel.payBaseUnits(15_000n);
+    await expect(channel.whenAcked(2)).rejects.toMatchObject({
+      status: Status.AMOUNT_EXCEEDS_CAPACITY,
+    });
+    const close = await channel.close();
+    expect(close.seq).toBe(1);
+    expect(close.amountBaseUnits).toBe(2_000n);
+    await device.shutdown();
+  });
+
+  it('a CloseRequest naming seq 0 closes on whatever the hub holds', async () => {
+    const { hub, broker, ledger, hubKeyPair } = await startTestHub();
+    running.push(hub);
+    const keyPair = generateKeyPair();
+    const device = await makeDevice(broker, hubKeyPair.publicKey, { keyPair });
+    await fund(ledger, device.publicKey, 1_000_000n);
+    const channel = await openForAcme(device, 100_000n);
+    await channel.pay(5);
+    await channel.whenAcked(1);
+    const closed = new Promise((resolve) => channel.on('closed', resolve));
+    // A device that lost its channel state knows only the channel id and its key.
+    const request = encodeMessage(
+      { type: MessageType.CloseRequest, channelId: channel.channelId, seq: 0 },
+      signerFor(keyPair, 'node'),
+    );
+    await broker.link().publish(upTopic(keyId(hubKeyPair.publicKey), device.deviceId), request, 1);
+    await closed;
+    expect(channel.closeReceipt?.amountBaseUnits).toBe(5_000n);
     await device.shutdown();
   });
 

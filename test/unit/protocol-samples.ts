@@ -56,7 +56,7 @@ export const samples: Message[] = [
     status: Status.CAPACITY_NOT_INCREASING,
   },
   { type: MessageType.TopUp, channelId, capacityBaseUnits: Limits.maxAmount },
-  { type: MessageType.CloseRequest, channelId },
+  { type: MessageType.CloseRequest, channelId, seq: 42 },
   {
     type: MessageType.CloseReceipt,
     channelId,
