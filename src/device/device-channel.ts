@@ -26,11 +26,9 @@ export interface ChannelEvents extends Record<string, unknown[]> {
 
 /**
  * What the channel needs from its device: publishing, persisting and request timing.
- * Everything goes at QoS 1. Vouchers at QoS 0 would save a PUBACK each (the channel re-sends
- * its newest voucher until the hub acknowledges it), but the crash test then saw a close
- * settle short of the device's newest voucher (2 runs in 9 under load) after vouchers sent
- * into a dying connection were lost instead of kept for the reconnect; until that is
- * understood, vouchers keep QoS 1.
+ * Everything goes at QoS 1 (DESIGN §4). The broker's QoS does not make a voucher reach the
+ * hub, though: the channel re-sends its newest voucher until the hub acknowledges it, and a
+ * CloseRequest names that voucher's seq so that the hub cannot close short of it.
  */
 export interface ChannelHost {
   readonly sign: SignFn;
