@@ -64,14 +64,18 @@ export async function connectMqttLink(options: MqttLinkOptions): Promise<BrokerL
   // mqtt.js emits 'error' for refused CONNACKs and socket errors; without a listener an
   // EventEmitter would throw. After the first connection they only precede a reconnect.
   // mqtt.js leaves Nagle's algorithm on; with small request/response messages that costs tens
-  // of milliseconds per round trip (Nagle waiting on the peer's delayed ACK). Switch it off as
-  // each new socket sends CONNECT, not on 'connect': after a reconnect mqtt.js replays its
-  // unacknowledged QoS 1 publishes one PUBACK round trip at a time before emitting 'connect',
-  // and with Nagle on a device's backlog of vouchers drained at 40 ms each.
-  client.on('packetsend', (packet) => {
-    if (packet.cmd !== 'connect') return;
+  // of milliseconds per round trip (Nagle waiting on the peer's delayed ACK). Switch it off on
+  // every new socket as it sends CONNECT, not on 'connect': after a reconnect mqtt.js replays
+  // its unacknowledged QoS 1 publishes one PUBACK round trip at a time before emitting
+  // 'connect', and with Nagle on a device's backlog of vouchers drained at 40 ms each. The
+  // first socket sent its CONNECT inside mqtt.connect(), before any listener: switch it now.
+  const noDelay = (): void => {
     const stream = client.stream as { setNoDelay?: (noDelay: boolean) => void } | undefined;
     stream?.setNoDelay?.(true);
+  };
+  noDelay();
+  client.on('packetsend', (packet) => {
+    if (packet.cmd === 'connect') noDelay();
   });
   let lastError: Error | undefined;
   client.on('error', (error) => {

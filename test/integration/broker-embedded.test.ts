@@ -1,8 +1,8 @@
-import { connect as tcpConnect, type Socket } from 'node:net';
+import { connect as tcpConnect, Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { generateKeyPair, type KeyPair } from '../../src/crypto/index.js';
 import { makeConnectProof } from '../../src/device/connect-proof.js';
 import { isFarthingError } from '../../src/errors.js';
@@ -38,6 +38,7 @@ const PAYEE = 'payee-1';
 const PAYEE_SECRET = 'payee secret';
 const HUB_SECRET = 'hub secret';
 const nowS = (): number => Math.floor(Date.now() / 1000);
+const realSetNoDelay = Socket.prototype.setNoDelay;
 
 let auth: ConnectAuthenticator;
 let broker: EmbeddedBroker;
@@ -628,6 +629,41 @@ describe('embedded broker: listening and reconnecting', () => {
       expect(statuses.at(-1)).toBe('closed');
     } finally {
       await second.close();
+    }
+  });
+
+  it('a link turns Nagle off on its first socket and on every reconnect', async () => {
+    // With Nagle on, small publishes wait for the peer's delayed ACK: ~40 ms a round trip.
+    const noDelaySockets = new Set<Socket>();
+    const spy = vi.spyOn(Socket.prototype, 'setNoDelay').mockImplementation(function (
+      this: Socket,
+      enable?: boolean,
+    ) {
+      if (enable !== false) noDelaySockets.add(this);
+      return realSetNoDelay.call(this, enable);
+    });
+    const port = await freePort();
+    const shared = new ConnectAuthenticator({ hubKey: hubPair.publicKey });
+    const start = () =>
+      startEmbeddedBroker({ host: HOST, port, hubId, authenticate: authenticateWith(shared) });
+    const clientSockets = (): number =>
+      [...noDelaySockets].filter((s) => s.remotePort === port && s.localPort !== port).length;
+    let second: EmbeddedBroker | undefined;
+    try {
+      const first = await start();
+      const link = await deviceLink(B, first.url);
+      expect(clientSockets()).toBe(1);
+      const statuses: string[] = [];
+      link.onStatus((s) => statuses.push(s));
+      await first.close();
+      await waitFor(() => statuses.includes('offline'), 'offline');
+      second = await start();
+      await waitFor(() => link.connected, 'reconnection');
+      expect(clientSockets()).toBe(2);
+      await link.close();
+    } finally {
+      spy.mockRestore();
+      await second?.close();
     }
   });
 
