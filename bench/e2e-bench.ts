@@ -23,7 +23,7 @@ interface Phase {
   channelsPerDevice: number;
 }
 
-async function startHub(
+export async function startHub(
   dataDir: string,
   brokerArgs: string[],
 ): Promise<Child & { hubId: string; adminUrl: string; dataDir: string }> {

@@ -9,6 +9,7 @@
 import Table from 'cli-table3';
 import { availableParallelism, cpus, platform, arch, totalmem } from 'node:os';
 import { run as runCodec } from './codec-bench.js';
+import { run as runCpu } from './cpu-bench.js';
 import { run as runLedger } from './ledger-bench.js';
 import { run as runEndToEnd } from './e2e-bench.js';
 import { memoryFigures } from './memory-bench.js';
@@ -50,6 +51,13 @@ export const benches: BenchModule[] = [
     description:
       'signed vouchers receipted per second through a hub process, beside raw verify and a naive hub',
     run: runEndToEnd,
+  },
+  {
+    name: 'cpu',
+    description:
+      'CPU µs per acknowledged voucher at saturation: hub threads, Mosquitto, load generator',
+    run: runCpu,
+    byDefault: false,
   },
 ];
 

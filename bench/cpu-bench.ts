@@ -1,0 +1,79 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PresignedLoad } from '../device-sim/presigned-load.js';
+import { keyFromId } from '../src/protocol/topics.js';
+import { startHub } from './e2e-bench.js';
+import { startMosquitto } from './mosquitto-process.js';
+import { cpuSecondsBetween, threadCpuSeconds } from './thread-cpu.js';
+
+/**
+ * Where the CPU goes per acknowledged voucher at saturation: the hub (its main thread, its
+ * verify workers, its other threads), Mosquitto and the load generator, read per thread from
+ * /proc over one closed loop with the endToEnd bench's load. Everything shares the machine's
+ * cores, so these add up to what one voucher costs the machine; the end-to-end ratio cannot
+ * beat (signature cost ÷ that sum).
+ */
+export async function run(opts: { quick: boolean }): Promise<Record<string, number>> {
+  const seconds = opts.quick ? 2 : 6;
+  const mosquitto = await startMosquitto();
+  const dir = await mkdtemp(join(tmpdir(), 'farthing-bench-cpu-'));
+  try {
+    const hub = await startHub(dir, ['--broker', mosquitto.url]);
+    try {
+      const load = await PresignedLoad.prepare({
+        brokerUrl: mosquitto.url,
+        hubKey: keyFromId(hub.hubId)!,
+        devices: 50,
+        channelsPerDevice: 20,
+        vouchersPerChannel: Math.ceil((20_000 * (seconds + 1)) / 1000),
+      });
+      try {
+        await load.closedLoop(1); // warm-up
+        const pids = {
+          hub: hub.child.pid!,
+          mosquitto: mosquitto.child.pid!,
+          generator: process.pid,
+        };
+        const read = async () => ({
+          hub: await threadCpuSeconds(pids.hub),
+          mosquitto: await threadCpuSeconds(pids.mosquitto),
+          generator: await threadCpuSeconds(pids.generator),
+        });
+        const before = await read();
+        const loop = await load.closedLoop(seconds);
+        const after = await read();
+        const micros = (cpuSeconds: number): number =>
+          Math.round((cpuSeconds * 1e7) / loop.vouchersAcked) / 10;
+        const sum = (used: Map<number, number>): number =>
+          [...used.values()].reduce((total, s) => total + s, 0);
+        const hubUsed = cpuSecondsBetween(before.hub, after.hub);
+        const hubMain = hubUsed.get(pids.hub) ?? 0;
+        // The verify workers are the hub's busiest threads after the main one (one per core).
+        const others = [...hubUsed].filter(([tid]) => tid !== pids.hub).map(([, s]) => s);
+        others.sort((a, b) => b - a);
+        const workers = others.slice(0, availableParallelism()).reduce((t, s) => t + s, 0);
+        const hubAll = sum(hubUsed);
+        const mosquittoAll = sum(cpuSecondsBetween(before.mosquitto, after.mosquitto));
+        const generatorAll = sum(cpuSecondsBetween(before.generator, after.generator));
+        return {
+          closedLoopPerS: Math.round(loop.perS),
+          hubMicrosPerVoucher: micros(hubAll),
+          hubVerifyWorkersMicros: micros(workers),
+          hubMainThreadMicros: micros(hubMain),
+          hubOtherThreadsMicros: micros(hubAll - workers - hubMain),
+          mosquittoMicrosPerVoucher: micros(mosquittoAll),
+          generatorMicrosPerVoucher: micros(generatorAll),
+          machineMicrosPerVoucher: micros(hubAll + mosquittoAll + generatorAll),
+        };
+      } finally {
+        await load.close();
+      }
+    } finally {
+      await hub.stop();
+    }
+  } finally {
+    await mosquitto.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
