@@ -119,6 +119,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     maxTopicLevels: 16,
     preConnect(client, packet, callback) {
       wills.set(client, packet.will);
+      keepEveryDelivery(client);
       callback(null, true);
     },
     authenticate(client, username, password, done) {
@@ -360,6 +361,18 @@ class InProcessHubLink implements BrokerLink {
     this.subscriptions.clear();
     for (const handler of this.statusHandlers) handler('closed');
   }
+}
+
+/**
+ * aedes drops a message to a client as a duplicate when a message published after it reached
+ * that client first (it keeps the highest broker counter delivered per client, for clusters
+ * of brokers relaying the same packet). Its QoS 1 path takes a few more ticks than QoS 0, so
+ * a signed Receipt published with the Acks of the same commit was silently lost. One broker
+ * relays nothing twice: make the per-client record forget, so every delivery goes out.
+ */
+function keepEveryDelivery(client: Client): void {
+  const neverSeen = new Proxy<Record<string, number>>({}, { get: () => 0, set: () => true });
+  (client as unknown as { duplicates: Record<string, number> }).duplicates = neverSeen;
 }
 
 function closedError(): FarthingError {
