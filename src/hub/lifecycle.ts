@@ -324,7 +324,9 @@ export class Lifecycle {
     if (verdict.kind === 'stale') return { ok: false, status: Status.CHANNEL_UNKNOWN };
     if (core.table.status[slot] === SlotStatus.Open) {
       // The device names the newest voucher it signed; closing without it would settle short.
-      if (deviceNewestSeq > core.table.acceptedSeq[slot]!)
+      // Past expiry no voucher is accepted any more, so there is nothing to wait for.
+      const live = nowUnixS(core) < core.table.expiresAtUnixS[slot]!;
+      if (live && deviceNewestSeq > core.table.acceptedSeq[slot]!)
         return { ok: false, status: Status.VOUCHER_MISSING };
       core.table.status[slot] = SlotStatus.Closing;
     }

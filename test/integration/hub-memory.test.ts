@@ -196,6 +196,35 @@ describe('hub and device over an in-memory broker', () => {
     await device.shutdown();
   });
 
+  it('past expiry a close does not wait for a missing voucher: none can be accepted any more', async () => {
+    let aheadMs = 0;
+    const { hub, broker, ledger, hubKeyPair } = await startTestHub(
+      { expiryCheckIntervalMs: 3_600_000 }, // the expiry timer stays out of the way
+      { clock: { nowMs: () => Date.now() + aheadMs } },
+    );
+    running.push(hub);
+    broker.copies = (_topic, payload) => {
+      const decoded = decodeMessage(payload, 'up');
+      return decoded.ok && decoded.message.type === MessageType.Voucher && decoded.message.seq === 4
+        ? 0
+        : 1;
+    };
+    const device = await makeDevice(broker, hubKeyPair.publicKey, { resendMs: 50 });
+    await fund(ledger, device.publicKey, 1_000_000n);
+    const channel = await openForAcme(device, 100_000n);
+    for (let i = 0; i < 3; i++) await channel.pay(1);
+    await channel.whenAcked(3);
+    await channel.pay(1); // seq 4, never delivered
+    aheadMs = 3_601_000; // the hub's clock is past the channel's expiry
+    const refusals: number[] = [];
+    channel.on('rejection', (rejection) => refusals.push(rejection.status));
+    const close = await channel.close();
+    expect(close.seq).toBe(3);
+    expect(close.amountBaseUnits).toBe(3_000n);
+    expect(refusals).not.toContain(Status.VOUCHER_MISSING);
+    await device.shutdown();
+  });
+
   it('a device whose newest voucher was refused for good closes on the acknowledged one', async () => {
     const { hub, broker, ledger, hubKeyPair } = await startTestHub();
     running.push(hub);
