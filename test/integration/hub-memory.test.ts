@@ -9,13 +9,14 @@ import {
   payeeAccount,
 } from '../../src/ledger/accounts.js';
 import { keyId, upTopic } from '../../src/protocol/topics.js';
-import { decodeMessage } from '../../src/protocol/codec.js';
 import { MessageType } from '../../src/protocol/messages.js';
 import { Status } from '../../src/protocol/status.js';
-import { encodeMessage } from '../../src/protocol/codec.js';
+import { decodeMessage, encodeMessage } from '../../src/protocol/codec.js';
 import { generateKeyPair, signerFor } from '../../src/crypto/keys.js';
 import type { Hub } from '../../src/hub/hub.js';
 import type { Device } from '../../src/device/device.js';
+import type { DeviceChannel } from '../../src/device/device-channel.js';
+import type { Ledger } from '../../src/ledger/types.js';
 
 const price = { baseUnits: 1000n, perUnits: 1n };
 let running: Hub[] = [];
@@ -23,6 +24,32 @@ let running: Hub[] = [];
 /** A USD channel to payee acme at 1 000 base units per unit of usage. */
 const openForAcme = (device: Device, capacityBaseUnits: bigint) =>
   device.open({ payeeId: 'acme', asset: 'USD', capacityBaseUnits, lifetimeS: 3600, price });
+
+/**
+ * A device with a USD channel whose vouchers 1–3 are acknowledged and whose voucher 4 is signed
+ * but never reaches the hub while `losing()` says so.
+ */
+async function channelWithVoucher4Lost(
+  broker: MemoryBroker,
+  ledger: Ledger,
+  hubKey: Uint8Array,
+  losing: () => boolean = () => true,
+): Promise<{ device: Device; channel: DeviceChannel }> {
+  broker.copies = (topic, payload) => {
+    if (!losing() || !topic.includes('/up/')) return 1;
+    const decoded = decodeMessage(payload, 'up');
+    return decoded.ok && decoded.message.type === MessageType.Voucher && decoded.message.seq === 4
+      ? 0
+      : 1;
+  };
+  const device = await makeDevice(broker, hubKey, { resendMs: 50 });
+  await fund(ledger, device.publicKey, 1_000_000n);
+  const channel = await openForAcme(device, 100_000n);
+  for (let i = 0; i < 3; i++) await channel.pay(1);
+  await channel.whenAcked(3);
+  await channel.pay(1);
+  return { device, channel };
+}
 
 afterEach(async () => {
   for (const hub of running) await hub.stop();
@@ -169,19 +196,12 @@ describe('hub and device over an in-memory broker', () => {
     running.push(hub);
     // Lose every copy of voucher seq 4 until the hub has refused a close for want of it.
     let losing = true;
-    broker.copies = (topic, payload) => {
-      if (!losing || !topic.includes('/up/')) return 1;
-      const decoded = decodeMessage(payload, 'up');
-      return decoded.ok && decoded.message.type === MessageType.Voucher && decoded.message.seq === 4
-        ? 0
-        : 1;
-    };
-    const device = await makeDevice(broker, hubKeyPair.publicKey, { resendMs: 50 });
-    await fund(ledger, device.publicKey, 1_000_000n);
-    const channel = await openForAcme(device, 100_000n);
-    for (let i = 0; i < 3; i++) await channel.pay(1);
-    await channel.whenAcked(3);
-    await channel.pay(1);
+    const { device, channel } = await channelWithVoucher4Lost(
+      broker,
+      ledger,
+      hubKeyPair.publicKey,
+      () => losing,
+    );
     const refusals: number[] = [];
     channel.on('rejection', (rejection) => {
       refusals.push(rejection.status);
@@ -203,18 +223,7 @@ describe('hub and device over an in-memory broker', () => {
       { clock: { nowMs: () => Date.now() + aheadMs } },
     );
     running.push(hub);
-    broker.copies = (_topic, payload) => {
-      const decoded = decodeMessage(payload, 'up');
-      return decoded.ok && decoded.message.type === MessageType.Voucher && decoded.message.seq === 4
-        ? 0
-        : 1;
-    };
-    const device = await makeDevice(broker, hubKeyPair.publicKey, { resendMs: 50 });
-    await fund(ledger, device.publicKey, 1_000_000n);
-    const channel = await openForAcme(device, 100_000n);
-    for (let i = 0; i < 3; i++) await channel.pay(1);
-    await channel.whenAcked(3);
-    await channel.pay(1); // seq 4, never delivered
+    const { device, channel } = await channelWithVoucher4Lost(broker, ledger, hubKeyPair.publicKey);
     aheadMs = 3_601_000; // the hub's clock is past the channel's expiry
     const refusals: number[] = [];
     channel.on('rejection', (rejection) => refusals.push(rejection.status));
