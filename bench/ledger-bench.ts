@@ -10,8 +10,8 @@
  * SettlePayee, the whole amount moved; id derived by the caller, reference = the channel id),
  * per commit one fee transfer per payee (payee → hub/fees SettleFee, the sum of its channels'
  * fees), in commits of 1000 and of 10,000 channels (the hub's settleMaxChannelsPerBatch),
- * 16 payees shared by all channels, sync: true. Channels are escrowed beforehand (not timed) and settled again and again with a
- * growing seq, as the hub does. The request objects and account names are built inside the
+ * 16 payees shared by all channels, sync: true. Channels are escrowed beforehand (not timed)
+ * and settled again and again with a growing seq, as the hub does. The request objects and account names are built inside the
  * timed step (the caller's share, as in the hub); the transfer ids, SHA-256 hashes the hub
  * derives, are computed beforehand. A step is several commits back to back, timed until the
  * ledger has also written their index entries (LevelLedger writes those just after each

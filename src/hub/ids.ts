@@ -11,18 +11,17 @@ export const escrowTransferId = (channelId: Uint8Array): string =>
 export const topUpTransferId = (channelId: Uint8Array, capacityBaseUnits: bigint): string =>
   transferIdFrom('topup', channelId, capacityBaseUnits);
 /**
- * The ids for settling a channel up to voucher `seq`: its escrow → payee transfer, and the
- * payee → hub/fees transfer a close makes for it (settlement sums fees per payee instead).
- * Settlement makes one per channel per batch, so these ids are built rather than hashed: the first 11
- * bytes of the channel id (itself a SHA-256 prefix), a leg byte (0xa1 payee, 0xa2 fee), then
- * seq as 4 bytes big-endian. Distinct (channel, seq, leg) give distinct ids; meeting one of the
- * hub's hashed ids would take a 2^-88 coincidence. Built from the channel id's hex, which the
- * caller has anyway, so that no bytes are allocated per channel.
+ * The id of one leg of settling a channel up to voucher `seq`: 'payee' is its escrow → payee
+ * transfer, 'fee' the payee → hub/fees transfer a close makes for it (settlement sums fees per
+ * payee instead). Settlement makes one per channel per batch, so these ids are built rather
+ * than hashed: the first 11 bytes of the channel id (itself a SHA-256 prefix), a leg byte
+ * (0xa1 payee, 0xa2 fee), then seq as 4 bytes big-endian. Distinct (channel, seq, leg) give
+ * distinct ids; meeting one of the hub's hashed ids would take a 2^-88 coincidence. Built from
+ * the channel id's hex, which the caller has anyway, so that no bytes are allocated per channel.
  */
-export function settleTransferIds(channelIdHex: string, seq: number): [payee: string, fee: string] {
-  const prefix = channelIdHex.slice(0, 22);
+export function settleTransferId(channelIdHex: string, seq: number, leg: 'payee' | 'fee'): string {
   const seqHex = (seq >>> 0).toString(16).padStart(8, '0');
-  return [`${prefix}a1${seqHex}`, `${prefix}a2${seqHex}`];
+  return `${channelIdHex.slice(0, 22)}${leg === 'payee' ? 'a1' : 'a2'}${seqHex}`;
 }
 export const refundTransferId = (channelId: Uint8Array): string =>
   transferIdFrom('refund', channelId);

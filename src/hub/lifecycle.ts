@@ -25,15 +25,9 @@ import { Status } from '../protocol/status.js';
 import { keyId } from '../protocol/topics.js';
 import { ChannelTable, SlotStatus } from './channel-table.js';
 import { closedOrUnknown, refuseChannelMessage } from './refusals.js';
-import { feeTransfer, pushSettlementLeg } from './settlement-transfers.js';
+import { pushChannelFee, pushSettlementLeg } from './settlement-transfers.js';
 import { nowUnixS, type HubCore } from './core.js';
-import {
-  autoFundTransferId,
-  escrowTransferId,
-  refundTransferId,
-  settleTransferIds,
-  topUpTransferId,
-} from './ids.js';
+import { autoFundTransferId, escrowTransferId, refundTransferId, topUpTransferId } from './ids.js';
 import {
   channelKey,
   decodeChannelRecord,
@@ -356,8 +350,7 @@ export class Lifecycle {
       pushSettlementLeg(transfers, idHex, seq, split.movedBaseUnits, payee, record.asset);
     }
     if (split.feeBaseUnits > 0n) {
-      const [, feeId] = settleTransferIds(idHex, seq);
-      transfers.push(feeTransfer(feeId, payee, record.asset, split.feeBaseUnits, idHex));
+      pushChannelFee(transfers, idHex, seq, split.feeBaseUnits, payee, record.asset);
     }
     if (refund > 0n) {
       transfers.push({

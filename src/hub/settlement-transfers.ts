@@ -1,6 +1,6 @@
 import { HUB_FEES, transferIdFrom } from '../ledger/accounts.js';
 import { TransferCode, type TransferInput } from '../ledger/types.js';
-import { settleTransferIds } from './ids.js';
+import { settleTransferId } from './ids.js';
 
 /*
  * The transfers that settle channels, shared by settlement and close: the escrow moves whole to
@@ -22,7 +22,7 @@ export function pushSettlementLeg(
   payeeAccountName: string,
   asset: string,
 ): string {
-  const [id] = settleTransferIds(idHex, seq);
+  const id = settleTransferId(idHex, seq, 'payee');
   transfers.push({
     id,
     // Table ids are 16 bytes by construction: the escrow name needs no re-validation.
@@ -34,6 +34,19 @@ export function pushSettlementLeg(
     reference: idHex,
   });
   return id;
+}
+
+/** A close's fee for its channel, payee → hub/fees, with an id from (channel, seq) like its leg. */
+export function pushChannelFee(
+  transfers: TransferInput[],
+  idHex: string,
+  seq: number,
+  feeBaseUnits: bigint,
+  payeeAccountName: string,
+  asset: string,
+): void {
+  const id = settleTransferId(idHex, seq, 'fee');
+  transfers.push(feeTransfer(id, payeeAccountName, asset, feeBaseUnits, idHex));
 }
 
 /** The hub's fee out of a payee's settled money: payee → hub/fees. */

@@ -255,11 +255,11 @@ export class VoucherIntake {
       // Channels that opened together come due together: without a cap per commit, a thousand
       // signatures land in the same few commits every few seconds and every voucher queued
       // behind them waits (the latency p99). A channel over the cap signs on a later commit.
-      const wantsSigned =
-        this.receiptRequested.delete(v.channelKey) ||
-        ((nowS - table.lastSignedReceiptS[slot]! >= settings.receiptEveryMs / 1000 ||
-          table.acksSinceSigned[slot]! >= settings.receiptEveryAcks) &&
-          timedSignatures++ < TIMED_RECEIPTS_PER_COMMIT);
+      const requested = this.receiptRequested.delete(v.channelKey);
+      const timed =
+        nowS - table.lastSignedReceiptS[slot]! >= settings.receiptEveryMs / 1000 ||
+        table.acksSinceSigned[slot]! >= settings.receiptEveryAcks;
+      const wantsSigned = requested || (timed && timedSignatures++ < TIMED_RECEIPTS_PER_COMMIT);
       if (wantsSigned) {
         table.lastSignedReceiptS[slot] = nowS;
         table.acksSinceSigned[slot] = 0;

@@ -51,6 +51,12 @@ async function channelWithVoucher4Lost(
   return { device, channel };
 }
 
+/** Every channel pays one unit more, and the hub acknowledges each one's voucher `seq`. */
+async function payEachOnce(channels: DeviceChannel[], seq: number): Promise<void> {
+  await Promise.all(channels.map((channel) => channel.pay(1)));
+  await Promise.all(channels.map((channel) => channel.whenAcked(seq)));
+}
+
 afterEach(async () => {
   for (const hub of running) await hub.stop();
   running = [];
@@ -283,15 +289,13 @@ describe('hub and device over an in-memory broker', () => {
     await fund(ledger, device.publicKey, 1_000_000n);
     const channels = [];
     for (let i = 0; i < 20; i++) channels.push(await openForAcme(device, 10_000n));
-    await Promise.all(channels.map((channel) => channel.pay(1)));
-    await Promise.all(channels.map((channel) => channel.whenAcked(1)));
+    await payEachOnce(channels, 1);
     const { receiptsSigned, acksSent, groupCommits } = hub.counters;
     expect(receiptsSigned + acksSent).toBe(20);
     expect(groupCommits).toBeLessThan(5);
     expect(receiptsSigned).toBeLessThanOrEqual(4 * groupCommits);
     // Still due, so the next commits sign them, four at a time.
-    await Promise.all(channels.map((channel) => channel.pay(1)));
-    await Promise.all(channels.map((channel) => channel.whenAcked(2)));
+    await payEachOnce(channels, 2);
     expect(hub.counters.receiptsSigned).toBeGreaterThan(receiptsSigned);
     expect(hub.counters.receiptsSigned).toBeLessThanOrEqual(4 * hub.counters.groupCommits);
     await device.shutdown();
@@ -311,13 +315,11 @@ describe('hub and device over an in-memory broker', () => {
     await fund(ledger, device.publicKey, 10_000_000n);
     const channels = [];
     for (let i = 0; i < 300; i++) channels.push(await openForAcme(device, 10_000n));
-    await Promise.all(channels.map((channel) => channel.pay(1)));
-    await Promise.all(channels.map((channel) => channel.whenAcked(1)));
+    await payEachOnce(channels, 1);
     expect((await hub.settleNow()).channels).toBe(300);
     // Notices are published before the run resolves.
     expect(noticed).toHaveLength(256);
-    await Promise.all(channels.map((channel) => channel.pay(1)));
-    await Promise.all(channels.map((channel) => channel.whenAcked(2)));
+    await payEachOnce(channels, 2);
     expect((await hub.settleNow()).channels).toBe(300);
     // Within the minute, only the 44 not yet told are due.
     expect(noticed).toHaveLength(300);
