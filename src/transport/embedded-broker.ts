@@ -1,3 +1,4 @@
+import './quiet-packet-debug.js';
 import { createServer, type Server, type Socket } from 'node:net';
 import {
   Aedes,

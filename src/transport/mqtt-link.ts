@@ -1,3 +1,4 @@
+import './quiet-packet-debug.js';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { FarthingError } from '../errors.js';
 import type { BrokerLink, LinkStatus } from './link.js';
