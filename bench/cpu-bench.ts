@@ -5,6 +5,7 @@ import { PresignedLoad } from '../device-sim/presigned-load.js';
 import { keyFromId } from '../src/protocol/topics.js';
 import { startHub } from './e2e-bench.js';
 import { startMosquitto } from './mosquitto-process.js';
+import { activityBetween, processActivity, type ProcessActivity } from './process-activity.js';
 import { cpuSecondsBetween, threadCpuSeconds } from './thread-cpu.js';
 
 /**
@@ -12,7 +13,8 @@ import { cpuSecondsBetween, threadCpuSeconds } from './thread-cpu.js';
  * verify workers, its other threads), Mosquitto and the load generator, read per thread from
  * /proc over one closed loop with the endToEnd bench's load. Everything shares the machine's
  * cores, so these add up to what one voucher costs the machine; the end-to-end ratio cannot
- * beat (signature cost ÷ that sum).
+ * beat (signature cost ÷ that sum). Beside the CPU, each process's read/write calls and context
+ * switches per voucher: on a virtual machine where a system call is dear, these explain the CPU.
  */
 export async function run(opts: { quick: boolean }): Promise<Record<string, number>> {
   const seconds = opts.quick ? 2 : 6;
@@ -40,9 +42,16 @@ export async function run(opts: { quick: boolean }): Promise<Record<string, numb
           mosquitto: await threadCpuSeconds(pids.mosquitto),
           generator: await threadCpuSeconds(pids.generator),
         });
+        const readActivity = async () => ({
+          hub: await processActivity(pids.hub),
+          mosquitto: await processActivity(pids.mosquitto),
+          generator: await processActivity(pids.generator),
+        });
+        const activityBefore = await readActivity();
         const before = await read();
         const loop = await load.closedLoop(seconds);
         const after = await read();
+        const activityAfter = await readActivity();
         const micros = (cpuSeconds: number): number =>
           Math.round((cpuSeconds * 1e7) / loop.vouchersAcked) / 10;
         const sum = (used: Map<number, number>): number =>
@@ -65,7 +74,24 @@ export async function run(opts: { quick: boolean }): Promise<Record<string, numb
           mosquittoMicrosPerVoucher: micros(mosquittoAll),
           generatorMicrosPerVoucher: micros(generatorAll),
           machineMicrosPerVoucher: micros(hubAll + mosquittoAll + generatorAll),
+          ...perVoucher('hub', activityBetween(activityBefore.hub, activityAfter.hub)),
+          ...perVoucher(
+            'mosquitto',
+            activityBetween(activityBefore.mosquitto, activityAfter.mosquitto),
+          ),
+          ...perVoucher(
+            'generator',
+            activityBetween(activityBefore.generator, activityAfter.generator),
+          ),
         };
+        function perVoucher(who: string, used: ProcessActivity): Record<string, number> {
+          const per = (count: number): number =>
+            Math.round((count * 100) / loop.vouchersAcked) / 100;
+          return {
+            [`${who}IoCallsPerVoucher`]: per(used.readCalls + used.writeCalls),
+            [`${who}ContextSwitchesPerVoucher`]: per(used.contextSwitches),
+          };
+        }
       } finally {
         await load.close();
       }
