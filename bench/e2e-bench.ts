@@ -7,7 +7,7 @@ import { generateKeyPair } from '../src/crypto/keys.js';
 import { keyFromId, keyId } from '../src/protocol/topics.js';
 import { cliPath, startNodeChild, type Child } from './child-process.js';
 import { freeLoopbackPort, startMosquitto } from './mosquitto-process.js';
-import { rawVerifyFigures } from './raw-verify.js';
+import { rawVerifyFigures, rawVerifyRate } from './raw-verify.js';
 
 /**
  * End to end: signed vouchers receipted per second through a real hub process (LevelDB, group
@@ -117,9 +117,11 @@ export async function run(opts: { quick: boolean }): Promise<Record<string, numb
     ? { seconds: 1.5, devices: 20, channelsPerDevice: 10 }
     : { seconds: 5, devices: 50, channelsPerDevice: 20 };
   const figures: Record<string, number | string> = {};
-  const raw = await rawVerifyFigures(opts.quick ? 1 : 3);
+  const rawSeconds = opts.quick ? 1 : 3;
+  const raw = await rawVerifyFigures(rawSeconds);
   figures.rawVerifyOneCorePerS = raw.oneCorePerS;
-  figures.rawVerifyAllCoresPerS = raw.allCoresPerS;
+  figures.rawVerifyAllCoresPerS = raw.allCoresPerS; // until the second reading, below
+  figures.rawVerifyAllCoresPerSBefore = raw.allCoresPerS;
 
   const mosquitto = await startMosquitto();
   const dirs: string[] = [];
@@ -154,6 +156,11 @@ export async function run(opts: { quick: boolean }): Promise<Record<string, numb
     } finally {
       await hub.stop();
     }
+    // The machine's speed drifts within minutes when it is shared: the limit is measured on
+    // both sides of the run it is compared with, and the ratio uses their mean.
+    const rawAfterPerS = Math.round(await rawVerifyRate(raw.cores, rawSeconds));
+    figures.rawVerifyAllCoresPerSAfter = rawAfterPerS;
+    figures.rawVerifyAllCoresPerS = Math.round((raw.allCoresPerS + rawAfterPerS) / 2);
 
     // 2. The same hub on its embedded aedes broker.
     const port = await freeLoopbackPort();
@@ -194,10 +201,9 @@ export async function run(opts: { quick: boolean }): Promise<Record<string, numb
     for (const dir of dirs) await rm(dir, { recursive: true, force: true });
   }
   const e2e = figures.endToEndPerS as number;
-  figures.ratioVsRawVerify = round3(e2e / raw.allCoresPerS);
-  figures.ratioEmbeddedVsRawVerify = round3(
-    (figures.endToEndEmbeddedPerS as number) / raw.allCoresPerS,
-  );
+  const limit = figures.rawVerifyAllCoresPerS as number;
+  figures.ratioVsRawVerify = round3(e2e / limit);
+  figures.ratioEmbeddedVsRawVerify = round3((figures.endToEndEmbeddedPerS as number) / limit);
   figures.ratioVsNaive = round3(e2e / (figures.naiveEndToEndPerS as number));
   return figures;
 }
