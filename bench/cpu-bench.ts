@@ -56,6 +56,14 @@ export async function run(opts: { quick: boolean }): Promise<Record<string, numb
           Math.round((cpuSeconds * 1e7) / loop.vouchersAcked) / 10;
         const sum = (used: Map<number, number>): number =>
           [...used.values()].reduce((total, s) => total + s, 0);
+        const perVoucher = (who: string, used: ProcessActivity): Record<string, number> => {
+          const per = (count: number): number =>
+            Math.round((count * 100) / loop.vouchersAcked) / 100;
+          return {
+            [`${who}IoCallsPerVoucher`]: per(used.readCalls + used.writeCalls),
+            [`${who}ContextSwitchesPerVoucher`]: per(used.contextSwitches),
+          };
+        };
         const hubUsed = cpuSecondsBetween(before.hub, after.hub);
         const hubMain = hubUsed.get(pids.hub) ?? 0;
         // The verify workers are the hub's busiest threads after the main one (one per core).
@@ -84,14 +92,6 @@ export async function run(opts: { quick: boolean }): Promise<Record<string, numb
             activityBetween(activityBefore.generator, activityAfter.generator),
           ),
         };
-        function perVoucher(who: string, used: ProcessActivity): Record<string, number> {
-          const per = (count: number): number =>
-            Math.round((count * 100) / loop.vouchersAcked) / 100;
-          return {
-            [`${who}IoCallsPerVoucher`]: per(used.readCalls + used.writeCalls),
-            [`${who}ContextSwitchesPerVoucher`]: per(used.contextSwitches),
-          };
-        }
       } finally {
         await load.close();
       }
