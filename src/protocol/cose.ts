@@ -1,4 +1,4 @@
-import { bytesEqual, concatBytes } from './bytes.js';
+import { bytesEqual } from './bytes.js';
 import { encodeCbor, type CborValue } from './cbor.js';
 
 /**
@@ -23,20 +23,26 @@ const SIG_STRUCTURE_PREFIX = encodeCbor([
 ]).subarray(1);
 
 export function sigStructure(payload: Uint8Array): Uint8Array {
-  // Array header 0x84, the constant prefix, then the payload as a byte string.
-  return concatBytes(
-    Uint8Array.of(0x84),
-    SIG_STRUCTURE_PREFIX,
-    byteStringHead(payload.length),
-    payload,
-  );
-}
-
-function byteStringHead(length: number): Uint8Array {
-  if (length < 24) return Uint8Array.of(0x40 | length);
-  if (length < 0x100) return Uint8Array.of(0x58, length);
-  if (length < 0x10000) return Uint8Array.of(0x59, length >> 8, length & 0xff);
-  throw new RangeError('payload too large for a Farthing message');
+  // Array header 0x84, the constant prefix, then the payload as a byte string, written into
+  // one buffer: the hub builds one per voucher.
+  const length = payload.length;
+  if (length >= 0x10000) throw new RangeError('payload too large for a Farthing message');
+  const headBytes = length < 24 ? 1 : length < 0x100 ? 2 : 3;
+  const out = new Uint8Array(1 + SIG_STRUCTURE_PREFIX.length + headBytes + length);
+  out[0] = 0x84;
+  out.set(SIG_STRUCTURE_PREFIX, 1);
+  let offset = 1 + SIG_STRUCTURE_PREFIX.length;
+  if (headBytes === 1) out[offset++] = 0x40 | length;
+  else if (headBytes === 2) {
+    out[offset++] = 0x58;
+    out[offset++] = length;
+  } else {
+    out[offset++] = 0x59;
+    out[offset++] = length >> 8;
+    out[offset++] = length & 0xff;
+  }
+  out.set(payload, offset);
+  return out;
 }
 
 export function encodeSign1(payload: Uint8Array, sign: SignFn): Uint8Array {

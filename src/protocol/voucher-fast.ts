@@ -47,7 +47,8 @@ export function decodeVoucherFast(bytes: Uint8Array): FastVoucher | undefined {
   if (payloadEnd + 66 !== bytes.length) return undefined;
   if (bytes[offset] !== 0x84 || bytes[offset + 1] !== 0x04 || bytes[offset + 2] !== 0x50)
     return undefined;
-  const channelId = bytes.slice(offset + 3, offset + 19);
+  // Views, not copies: the received bytes are never reused, and the hub keeps them anyway.
+  const channelId = bytes.subarray(offset + 3, offset + 19);
   offset += 19;
   const seq = readUint(bytes, offset, payloadEnd);
   if (seq === undefined || seq.value > BigInt(Limits.maxSeq)) return undefined;
@@ -63,7 +64,7 @@ export function decodeVoucherFast(bytes: Uint8Array): FastVoucher | undefined {
       amountBaseUnits: amount.value,
     },
     toBeSigned: sigStructure(bytes.subarray(payloadStart, payloadEnd)),
-    signature: bytes.slice(payloadEnd + 2, payloadEnd + 66),
+    signature: bytes.subarray(payloadEnd + 2, payloadEnd + 66),
   };
 }
 

@@ -9,6 +9,7 @@ import {
   decodeMessageOf,
   encodeCbor,
   encodeMessage,
+  PROTECTED_EDDSA,
   schemas,
   sigStructure,
   toHex,
@@ -124,6 +125,16 @@ describe('decodeCborStrict of an encoded message equals the value written', () =
       const decoded = decodeCborStrict(encodeCbor(payload), Limits.maxMessageBytes);
       expect(decoded.ok).toBe(true);
       expect(decoded.ok && toHex(encodeCbor(decoded.value))).toBe(toHex(encodeCbor(payload)));
+    }
+  });
+});
+
+describe('Sig_structure', () => {
+  it('is the CBOR array ["Signature1", protected, h\'\', payload] for every length form', () => {
+    for (const length of [0, 1, 23, 24, 255, 256, 1000]) {
+      const payload = Uint8Array.from({ length }, (_, i) => (i * 7 + length) & 0xff);
+      const expected = encodeCbor(['Signature1', PROTECTED_EDDSA, new Uint8Array(0), payload]);
+      expect(toHex(sigStructure(payload)), `payload of ${length} bytes`).toBe(toHex(expected));
     }
   });
 });
