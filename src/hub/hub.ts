@@ -223,6 +223,8 @@ export class Hub {
     this.core.logger.info({ hubId: this.hubId }, 'hub stopped');
   }
 
+  private readonly deviceKeys = new Map<string, Uint8Array>();
+
   /**
    * The device key a topic names, decoded once per device rather than per message (base64url
    * decoding was ~3% of the hub's main thread at saturation). Bounded: cleared when full.
@@ -237,8 +239,6 @@ export class Hub {
     }
     return key;
   }
-
-  private readonly deviceKeys = new Map<string, Uint8Array>();
 
   /** Entry point for every MQTT message on the hub's `up/+` subscription. */
   handle(topic: string, payload: Uint8Array): void {

@@ -1,5 +1,5 @@
 import { bytesEqual } from './bytes.js';
-import { encodeCbor, type CborValue } from './cbor.js';
+import { encodeCbor, writeCborHead, type CborValue } from './cbor.js';
 
 /**
  * COSE_Sign1 (RFC 9052 §4.2), untagged, EdDSA only. The protected header is always exactly
@@ -25,24 +25,13 @@ const SIG_STRUCTURE_PREFIX = encodeCbor([
 export function sigStructure(payload: Uint8Array): Uint8Array {
   // Array header 0x84, the constant prefix, then the payload as a byte string, written into
   // one buffer: the hub builds one per voucher.
-  const length = payload.length;
-  if (length >= 0x10000) throw new RangeError('payload too large for a Farthing message');
-  const headBytes = length < 24 ? 1 : length < 0x100 ? 2 : 3;
-  const out = new Uint8Array(1 + SIG_STRUCTURE_PREFIX.length + headBytes + length);
+  if (payload.length >= 0x10000) throw new RangeError('payload too large for a Farthing message');
+  const out = new Uint8Array(1 + SIG_STRUCTURE_PREFIX.length + 3 + payload.length);
   out[0] = 0x84;
   out.set(SIG_STRUCTURE_PREFIX, 1);
-  let offset = 1 + SIG_STRUCTURE_PREFIX.length;
-  if (headBytes === 1) out[offset++] = 0x40 | length;
-  else if (headBytes === 2) {
-    out[offset++] = 0x58;
-    out[offset++] = length;
-  } else {
-    out[offset++] = 0x59;
-    out[offset++] = length >> 8;
-    out[offset++] = length & 0xff;
-  }
+  const offset = writeCborHead(out, 1 + SIG_STRUCTURE_PREFIX.length, 2, BigInt(payload.length));
   out.set(payload, offset);
-  return out;
+  return out.subarray(0, offset + payload.length);
 }
 
 export function encodeSign1(payload: Uint8Array, sign: SignFn): Uint8Array {

@@ -1,4 +1,4 @@
-import './quiet-packet-debug.js';
+import { debugAsksFor } from './quiet-packet-debug.js';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { FarthingError } from '../errors.js';
 import type { BrokerLink, LinkStatus } from './link.js';
@@ -56,7 +56,7 @@ export async function connectMqttLink(options: MqttLinkOptions): Promise<BrokerL
     queueQoSZero: false,
     // mqtt.js formats a debug line at every step of every packet; unless DEBUG asks for them,
     // a no-op saves that work (~2% of a busy hub's main thread).
-    ...(wantsMqttDebug() ? {} : { log: () => undefined }),
+    ...(debugAsksFor('mqttjs') ? {} : { log: () => undefined }),
   };
   const where = describe(options.url);
   let client: MqttClient;
@@ -120,10 +120,6 @@ function connectOnce(client: MqttClient, where: string): Promise<void> {
     client.on('error', onError);
     client.on('close', onClose);
   });
-}
-
-function wantsMqttDebug(): boolean {
-  return /mqttjs|\*/.test(process.env.DEBUG ?? '');
 }
 
 /** The broker address without any credentials a URL might carry. */

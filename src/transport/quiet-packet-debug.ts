@@ -11,8 +11,13 @@ const NAMESPACE = 'mqtt-packet:';
 
 function silent(): void {}
 
+/** Whether DEBUG (the `debug` convention) asks for the loggers under `prefix`. */
+export function debugAsksFor(prefix: string, debugSetting = process.env.DEBUG ?? ''): boolean {
+  return debugSetting.includes('*') || debugSetting.includes(prefix);
+}
+
 export function quietPacketDebug(debugSetting = process.env.DEBUG ?? ''): boolean {
-  if (/mqtt-packet|\*/.test(debugSetting)) return false;
+  if (debugAsksFor('mqtt-packet', debugSetting)) return false;
   const ours = createRequire(import.meta.url);
   let debugPath: string;
   try {
