@@ -55,7 +55,7 @@ export const benches: BenchModule[] = [
   {
     name: 'cpu',
     description:
-      'CPU µs per acknowledged voucher at saturation: hub threads, Mosquitto, load generator',
+      'CPU µs per acknowledged voucher at saturation and at half its rate: hub threads, Mosquitto, load generator',
     run: runCpu,
     byDefault: false,
   },
