@@ -49,9 +49,12 @@ interface LoadChannel {
 }
 
 export interface ClosedLoopResult {
+  /** Acknowledged within the timed window. */
   vouchersAcked: number;
   seconds: number;
   perS: number;
+  /** Acknowledged in all, with those still in flight when the window closed. */
+  vouchersAckedWithDrain: number;
 }
 
 export interface OpenLoopResult {
@@ -215,7 +218,12 @@ export class PresignedLoad {
     const elapsed = (performance.now() - started) / 1000;
     const counted = acked;
     await this.quiesce();
-    return { vouchersAcked: counted, seconds: elapsed, perS: counted / elapsed };
+    return {
+      vouchersAcked: counted,
+      seconds: elapsed,
+      perS: counted / elapsed,
+      vouchersAckedWithDrain: acked,
+    };
   }
 
   /**

@@ -37,6 +37,9 @@ describe('the benchmark load generator', () => {
     try {
       const closed = await load.closedLoop(0.5);
       expect(closed.vouchersAcked).toBeGreaterThan(0);
+      // The drain counts the vouchers still in flight when the window closed: one per channel.
+      expect(closed.vouchersAckedWithDrain).toBeGreaterThan(closed.vouchersAcked);
+      expect(closed.vouchersAckedWithDrain).toBeLessThanOrEqual(closed.vouchersAcked + 6);
       // One voucher in flight per channel: nothing to coalesce, every ack was verified.
       expect(running.hub.counters.vouchersCoalesced).toBe(0);
       // The ramp's vouchers are sent but not timed: the figures cover only the measured second.
