@@ -84,26 +84,28 @@ interface Pids {
   generator: number;
 }
 
+const PROCESSES: readonly (keyof Pids)[] = ['hub', 'mosquitto', 'generator'];
+
+/** One /proc reading of each process, in the same order every time. */
+async function readEach<R>(
+  pids: Pids,
+  reader: (pid: number) => Promise<R>,
+): Promise<Record<keyof Pids, R>> {
+  const readings = {} as Record<keyof Pids, R>;
+  for (const who of PROCESSES) readings[who] = await reader(pids[who]);
+  return readings;
+}
+
 /** CPU, I/O calls and context switches per voucher of each process over one load phase. */
 async function measure<T extends { vouchers: number; seconds: number }>(
   pids: Pids,
   phase: () => Promise<T>,
 ): Promise<T & { figures: Record<string, number> }> {
-  const read = async () => ({
-    hub: await threadCpuSeconds(pids.hub),
-    mosquitto: await threadCpuSeconds(pids.mosquitto),
-    generator: await threadCpuSeconds(pids.generator),
-  });
-  const readActivity = async () => ({
-    hub: await processActivity(pids.hub),
-    mosquitto: await processActivity(pids.mosquitto),
-    generator: await processActivity(pids.generator),
-  });
-  const activityBefore = await readActivity();
-  const before = await read();
+  const activityBefore = await readEach(pids, processActivity);
+  const before = await readEach(pids, threadCpuSeconds);
   const result = await phase();
-  const after = await read();
-  const activityAfter = await readActivity();
+  const after = await readEach(pids, threadCpuSeconds);
+  const activityAfter = await readEach(pids, processActivity);
   const micros = (cpuSeconds: number): number =>
     Math.round((cpuSeconds * 1e7) / result.vouchers) / 10;
   const sum = (used: Map<number, number>): number =>
@@ -138,14 +140,11 @@ async function measure<T extends { vouchers: number; seconds: number }>(
       // Share of all the cores' time these three processes used over the phase.
       coresBusyShare:
         Math.round((machineAll / (result.seconds * availableParallelism())) * 100) / 100,
-      ...perVoucher('hub', activityBetween(activityBefore.hub, activityAfter.hub)),
-      ...perVoucher(
-        'mosquitto',
-        activityBetween(activityBefore.mosquitto, activityAfter.mosquitto),
-      ),
-      ...perVoucher(
-        'generator',
-        activityBetween(activityBefore.generator, activityAfter.generator),
+      ...Object.assign(
+        {},
+        ...PROCESSES.map((who) =>
+          perVoucher(who, activityBetween(activityBefore[who], activityAfter[who])),
+        ),
       ),
     },
   };
