@@ -122,9 +122,9 @@ export function encodeVoucherRecord(r: VoucherRecord): Uint8Array {
   const out = new Uint8Array(2 + 9 + 9 + 9 + voucher.length);
   out[0] = 0x84;
   out[1] = RECORD_VERSION;
-  let offset = writeCborHead(out, 2, 0, BigInt(r.seq));
+  let offset = writeCborHead(out, 2, 0, r.seq);
   offset = writeCborHead(out, offset, 0, r.amountBaseUnits);
-  offset = writeCborHead(out, offset, 2, BigInt(voucher.length));
+  offset = writeCborHead(out, offset, 2, voucher.length);
   out.set(voucher, offset);
   return out.subarray(0, offset + voucher.length);
 }

@@ -122,25 +122,51 @@ export function decodeCborStrict(
 
 /**
  * Writes a CBOR head in shortest form: major type 0 (`value` is the integer) or 2 (`value` is a
- * byte string's length). For hand-written encoders on hot paths; at most 9 bytes.
+ * byte string's length). For hand-written encoders on hot paths; at most 9 bytes. Values below
+ * 2^32 (lengths, sequence numbers, most amounts) are written with number arithmetic: bigint
+ * steps allocate, and the hub writes several heads per voucher.
  */
 export function writeCborHead(
   out: Uint8Array,
   offset: number,
   major: 0 | 2,
-  value: bigint,
+  value: number | bigint,
 ): number {
   const type = major << 5;
-  if (value < 24n) {
-    out[offset] = type | Number(value);
-    return offset + 1;
-  }
-  const width = value < 0x100n ? 1 : value < 0x10000n ? 2 : value < 0x100000000n ? 4 : 8;
-  out[offset] = type | (width === 1 ? 0x18 : width === 2 ? 0x19 : width === 4 ? 0x1a : 0x1b);
-  let v = value;
-  for (let i = width; i >= 1; i--) {
+  if (value < 0 || (typeof value === 'number' && !Number.isInteger(value)))
+    throw new RangeError('a CBOR head needs a non-negative integer');
+  const small = typeof value === 'number' ? value : value <= 0xffffffffn ? Number(value) : -1;
+  if (small >= 0 && small <= 0xffffffff) return writeSmallHead(out, offset, type, small);
+  // From 2^32 up, the 8-byte form.
+  out[offset] = type | 0x1b;
+  let v = BigInt(value);
+  for (let i = 8; i >= 1; i--) {
     out[offset + i] = Number(v & 0xffn);
     v >>= 8n;
   }
-  return offset + 1 + width;
+  return offset + 9;
+}
+
+function writeSmallHead(out: Uint8Array, offset: number, type: number, value: number): number {
+  if (value < 24) {
+    out[offset] = type | value;
+    return offset + 1;
+  }
+  if (value < 0x100) {
+    out[offset] = type | 0x18;
+    out[offset + 1] = value;
+    return offset + 2;
+  }
+  if (value < 0x10000) {
+    out[offset] = type | 0x19;
+    out[offset + 1] = value >>> 8;
+    out[offset + 2] = value & 0xff;
+    return offset + 3;
+  }
+  out[offset] = type | 0x1a;
+  out[offset + 1] = value >>> 24;
+  out[offset + 2] = (value >>> 16) & 0xff;
+  out[offset + 3] = (value >>> 8) & 0xff;
+  out[offset + 4] = value & 0xff;
+  return offset + 5;
 }

@@ -29,7 +29,7 @@ export function sigStructure(payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(1 + SIG_STRUCTURE_PREFIX.length + 3 + payload.length);
   out[0] = 0x84;
   out.set(SIG_STRUCTURE_PREFIX, 1);
-  const offset = writeCborHead(out, 1 + SIG_STRUCTURE_PREFIX.length, 2, BigInt(payload.length));
+  const offset = writeCborHead(out, 1 + SIG_STRUCTURE_PREFIX.length, 2, payload.length);
   out.set(payload, offset);
   return out.subarray(0, offset + payload.length);
 }

@@ -111,7 +111,7 @@ export function encodeAckFast(
   out[1] = MessageType.Ack;
   out[2] = 0x50;
   out.set(channelId, 3);
-  let offset = writeCborHead(out, 19, 0, BigInt(seq));
+  let offset = writeCborHead(out, 19, 0, seq);
   offset = writeCborHead(out, offset, 0, amountBaseUnits);
   return out.subarray(0, offset);
 }
