@@ -2,10 +2,11 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PresignedLoad, type ClosedLoopResult } from '../device-sim/presigned-load.js';
+import { PresignedLoad } from '../device-sim/presigned-load.js';
 import { generateKeyPair } from '../src/crypto/keys.js';
 import { keyFromId, keyId } from '../src/protocol/topics.js';
 import { cliPath, startNodeChild, type Child } from './child-process.js';
+import { median, ratiosBetweenReadings, round3 } from './figures.js';
 import { freeLoopbackPort, startMosquitto } from './mosquitto-process.js';
 import { rawVerifyFigures, rawVerifyRate } from './raw-verify.js';
 
@@ -16,6 +17,8 @@ import { rawVerifyFigures, rawVerifyRate } from './raw-verify.js';
  */
 /** Unmeasured lead-in of each fixed-rate phase (see PresignedLoad.openLoop). */
 const RAMP_S = 1;
+/** Quiet time before each raw reading between saturated rounds. */
+const RAW_SETTLE_MS = 250;
 
 interface Phase {
   seconds: number;
@@ -71,42 +74,61 @@ async function groupCommitFigures(hub: {
   };
 }
 
-async function measureHub(
-  brokerUrl: string,
-  hubKey: Uint8Array,
-  phase: Phase,
-  latencies: boolean,
-  ceilingPerS: number,
-  openChannels = true,
-): Promise<{
-  max: ClosedLoopResult;
+/** Saturation in rounds, each closed loop between two readings of the raw limit. */
+interface Saturation {
+  /** Vouchers acknowledged per second in each round's closed loop. */
+  perS: number[];
+  /** The raw all-core verify rate before the first round and after each (none if not asked). */
+  rawPerS: number[];
+}
+
+interface MeasureOptions {
+  brokerUrl: string;
+  hubKey: Uint8Array;
+  phase: Phase;
+  /** The raw all-core verify rate read at the start: no phase can beat it. */
+  ceilingPerS: number;
+  rounds: { count: number; seconds: number; readRawPerS?: () => Promise<number> };
+  /** Latency at 50% and 90% of the saturated rate, after the rounds. */
+  latencies: boolean;
+  openChannels?: boolean;
+}
+
+async function measureHub(options: MeasureOptions): Promise<{
+  saturation: Saturation;
+  maxPerS: number;
   at50?: Awaited<ReturnType<PresignedLoad['openLoop']>>;
   at90?: Awaited<ReturnType<PresignedLoad['openLoop']>>;
 }> {
-  // Budget per channel: a 1 s warm-up, saturation, then 50% and 90% of it, none of which can
-  // beat the raw verification rate (the ceiling), plus a margin.
+  const { phase, rounds, latencies } = options;
+  // Budget per channel: a 1 s warm-up, the saturated rounds, then 50% and 90% of saturation,
+  // none of which can beat the raw verification rate (the ceiling), plus a margin.
   const channels = phase.devices * phase.channelsPerDevice;
-  const perChannel = Math.ceil(
-    (ceilingPerS *
-      1.2 *
-      (1 + phase.seconds * (latencies ? 2.4 : 1) + (latencies ? 2 * RAMP_S : 0))) /
-      channels,
-  );
+  const seconds =
+    1 + rounds.count * rounds.seconds + (latencies ? 1.4 * phase.seconds + 2 * RAMP_S : 0);
+  const perChannel = Math.ceil((options.ceilingPerS * 1.2 * seconds) / channels);
   const load = await PresignedLoad.prepare({
-    brokerUrl,
-    hubKey,
+    brokerUrl: options.brokerUrl,
+    hubKey: options.hubKey,
     devices: phase.devices,
     channelsPerDevice: phase.channelsPerDevice,
     vouchersPerChannel: perChannel,
-    openChannels,
+    openChannels: options.openChannels ?? true,
   });
   try {
     await load.closedLoop(1); // warm-up: JIT, key caches, LevelDB
-    const max = await load.closedLoop(phase.seconds);
-    if (!latencies) return { max };
-    const at50 = await load.openLoop(max.perS * 0.5, phase.seconds, RAMP_S);
-    const at90 = await load.openLoop(max.perS * 0.9, phase.seconds, RAMP_S);
-    return { max, at50, at90 };
+    const saturation: Saturation = { perS: [], rawPerS: [] };
+    const readRaw = rounds.readRawPerS;
+    if (readRaw !== undefined) saturation.rawPerS.push(await readRaw());
+    for (let round = 0; round < rounds.count; round++) {
+      saturation.perS.push((await load.closedLoop(rounds.seconds)).perS);
+      if (readRaw !== undefined) saturation.rawPerS.push(await readRaw());
+    }
+    const maxPerS = median(saturation.perS);
+    if (!latencies) return { saturation, maxPerS };
+    const at50 = await load.openLoop(maxPerS * 0.5, phase.seconds, RAMP_S);
+    const at90 = await load.openLoop(maxPerS * 0.9, phase.seconds, RAMP_S);
+    return { saturation, maxPerS, at50, at90 };
   } finally {
     await load.close();
   }
@@ -117,11 +139,13 @@ export async function run(opts: { quick: boolean }): Promise<Record<string, numb
     ? { seconds: 1.5, devices: 20, channelsPerDevice: 10 }
     : { seconds: 5, devices: 50, channelsPerDevice: 20 };
   const figures: Record<string, number | string> = {};
-  const rawSeconds = opts.quick ? 1 : 3;
-  const raw = await rawVerifyFigures(rawSeconds);
+  const raw = await rawVerifyFigures(opts.quick ? 1 : 3);
   figures.rawVerifyOneCorePerS = raw.oneCorePerS;
-  figures.rawVerifyAllCoresPerS = raw.allCoresPerS; // until the second reading, below
-  figures.rawVerifyAllCoresPerSBefore = raw.allCoresPerS;
+  const readRawPerS = async (): Promise<number> => {
+    // Let the hub finish what the last round left (commits, collections) before reading.
+    await new Promise((resolve) => setTimeout(resolve, RAW_SETTLE_MS));
+    return Math.round(await rawVerifyRate(raw.cores, opts.quick ? 1 : 2));
+  };
 
   const mosquitto = await startMosquitto();
   const dirs: string[] = [];
@@ -130,18 +154,40 @@ export async function run(opts: { quick: boolean }): Promise<Record<string, numb
     dirs.push(dir);
     return dir;
   };
+  const measure = (
+    brokerUrl: string,
+    hubKey: Uint8Array,
+    extra: Partial<MeasureOptions> = {},
+  ): ReturnType<typeof measureHub> =>
+    measureHub({
+      brokerUrl,
+      hubKey,
+      phase,
+      ceilingPerS: raw.allCoresPerS,
+      rounds: { count: 1, seconds: phase.seconds },
+      latencies: false,
+      ...extra,
+    });
   try {
-    // 1. The hub over Mosquitto: saturation, then latency at 50% and 90% of it.
+    // 1. The hub over Mosquitto: saturation in rounds between raw readings, then latency at 50%
+    // and 90% of it.
     const hub = await startHub(await temp('hub'), ['--broker', mosquitto.url]);
     try {
-      const m = await measureHub(
-        mosquitto.url,
-        keyFromId(hub.hubId)!,
-        phase,
-        true,
-        raw.allCoresPerS,
-      );
-      figures.endToEndPerS = Math.round(m.max.perS);
+      const m = await measure(mosquitto.url, keyFromId(hub.hubId)!, {
+        rounds: { count: opts.quick ? 2 : 3, seconds: opts.quick ? 1 : 3, readRawPerS },
+        latencies: true,
+      });
+      const { rawPerS } = m.saturation;
+      const ratios = ratiosBetweenReadings(m.saturation.perS, rawPerS);
+      figures.rawVerifyAllCoresPerS = Math.round(rawPerS.reduce((a, b) => a + b) / rawPerS.length);
+      figures.rawVerifyAllCoresPerSBefore = rawPerS[0]!;
+      figures.rawVerifyAllCoresPerSAfter = rawPerS.at(-1)!;
+      figures.endToEndPerS = Math.round(m.maxPerS);
+      figures.ratioVsRawVerify = round3(median(ratios));
+      // The spread says how far one noisy round could move the median.
+      figures.ratioVsRawVerifyLowest = round3(Math.min(...ratios));
+      figures.ratioVsRawVerifyHighest = round3(Math.max(...ratios));
+      figures.saturationRounds = ratios.length;
       figures.p50ReceiptMsAt50 = m.at50!.latency.p50;
       figures.p95ReceiptMsAt50 = m.at50!.latency.p95;
       figures.p99ReceiptMsAt50 = m.at50!.latency.p99;
@@ -156,24 +202,13 @@ export async function run(opts: { quick: boolean }): Promise<Record<string, numb
     } finally {
       await hub.stop();
     }
-    // The machine's speed drifts within minutes when it is shared: the limit is measured on
-    // both sides of the run it is compared with, and the ratio uses their mean.
-    const rawAfterPerS = Math.round(await rawVerifyRate(raw.cores, rawSeconds));
-    figures.rawVerifyAllCoresPerSAfter = rawAfterPerS;
-    figures.rawVerifyAllCoresPerS = Math.round((raw.allCoresPerS + rawAfterPerS) / 2);
 
     // 2. The same hub on its embedded aedes broker.
     const port = await freeLoopbackPort();
     const embedded = await startHub(await temp('embedded'), ['--listen', `127.0.0.1:${port}`]);
     try {
-      const m = await measureHub(
-        `mqtt://127.0.0.1:${port}`,
-        keyFromId(embedded.hubId)!,
-        phase,
-        false,
-        raw.allCoresPerS,
-      );
-      figures.endToEndEmbeddedPerS = Math.round(m.max.perS);
+      const m = await measure(`mqtt://127.0.0.1:${port}`, keyFromId(embedded.hubId)!);
+      figures.endToEndEmbeddedPerS = Math.round(m.maxPerS);
     } finally {
       await embedded.stop();
     }
@@ -190,9 +225,12 @@ export async function run(opts: { quick: boolean }): Promise<Record<string, numb
       /naive hub ready/,
     );
     try {
-      const naivePhase = { ...phase, devices: Math.min(phase.devices, 20), channelsPerDevice: 5 };
-      const m = await measureHub(mosquitto.url, naiveKey, naivePhase, false, 2_000, false);
-      figures.naiveEndToEndPerS = Math.round(m.max.perS);
+      const m = await measure(mosquitto.url, naiveKey, {
+        phase: { ...phase, devices: Math.min(phase.devices, 20), channelsPerDevice: 5 },
+        ceilingPerS: 2_000,
+        openChannels: false,
+      });
+      figures.naiveEndToEndPerS = Math.round(m.maxPerS);
     } finally {
       await naive.stop();
     }
@@ -202,12 +240,7 @@ export async function run(opts: { quick: boolean }): Promise<Record<string, numb
   }
   const e2e = figures.endToEndPerS as number;
   const limit = figures.rawVerifyAllCoresPerS as number;
-  figures.ratioVsRawVerify = round3(e2e / limit);
   figures.ratioEmbeddedVsRawVerify = round3((figures.endToEndEmbeddedPerS as number) / limit);
   figures.ratioVsNaive = round3(e2e / (figures.naiveEndToEndPerS as number));
   return figures;
-}
-
-function round3(value: number): number {
-  return Math.round(value * 1000) / 1000;
 }

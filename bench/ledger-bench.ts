@@ -45,6 +45,7 @@ import {
   type RecordWrite,
   type TransferInput,
 } from '../src/ledger/index.js';
+import { median } from './figures.js';
 
 const RAW_BATCH = 1000;
 const RAW_VALUE_BYTES = 100;
@@ -220,12 +221,6 @@ async function groupCommits(dir: string): Promise<{
     },
     close: () => ledger.close(),
   };
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 function percentile(values: readonly number[], p: number): number {

@@ -9,6 +9,7 @@ import { generateKeyPair } from '../src/crypto/keys.js';
 import { Hub } from '../src/hub/hub.js';
 import { channelAccount, deviceAccount, externalAccount } from '../src/ledger/accounts.js';
 import { LevelLedger } from '../src/ledger/level-ledger.js';
+import { median, round3 } from './figures.js';
 import { TransferCode, type TransferInput } from '../src/ledger/types.js';
 import { toHex } from '../src/protocol/bytes.js';
 
@@ -117,11 +118,6 @@ async function settlementRound(path: string, channels: number, batch: number): P
   return channels / seconds;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
 export async function run(opts: { quick: boolean }): Promise<Record<string, number | string>> {
   const rounds = opts.quick ? 3 : 5;
   const channels = opts.quick ? 20_000 : 50_000;
@@ -137,7 +133,6 @@ export async function run(opts: { quick: boolean }): Promise<Record<string, numb
       settled.push(await settlementRound(join(dir, `settle-${round}`), channels, 10_000));
     }
     const ratios = settled.map((perS, round) => perS / raw[round]!);
-    const round3 = (value: number): number => Math.round(value * 1000) / 1000;
     return {
       rawLevelRecordsPerS: Math.round(median(raw)),
       settledChannelsPerS: Math.round(median(settled)),

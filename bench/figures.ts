@@ -1,0 +1,30 @@
+/** The middle value (the mean of the middle two for an even count). */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) throw new RangeError('median of no values');
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Three decimals: enough for a ratio, few enough to read. */
+export function round3(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
+
+/**
+ * Each round's rate over the mean of the limit read on either side of it: a shared machine's
+ * speed drifts within minutes (by a quarter within one run, seen here), so a limit read a minute
+ * away from the rate it divides would move the ratio with it.
+ */
+export function ratiosBetweenReadings(
+  ratesPerS: readonly number[],
+  limitReadingsPerS: readonly number[],
+): number[] {
+  if (ratesPerS.length === 0 || limitReadingsPerS.length !== ratesPerS.length + 1)
+    throw new RangeError(
+      `${ratesPerS.length} rounds need ${ratesPerS.length + 1} readings of the limit, not ${limitReadingsPerS.length}`,
+    );
+  return ratesPerS.map(
+    (rate, i) => rate / ((limitReadingsPerS[i]! + limitReadingsPerS[i + 1]!) / 2),
+  );
+}

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { median, ratiosBetweenReadings, round3 } from '../../bench/figures.js';
+
+describe('bench figures', () => {
+  it('takes the middle value, or the mean of the middle two', () => {
+    expect(median([9, 1, 5])).toBe(5);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([7])).toBe(7);
+    expect(() => median([])).toThrow(RangeError);
+  });
+
+  it('rounds a ratio to three decimals', () => {
+    expect(round3(0.56749)).toBe(0.567);
+    expect(round3(0.5675)).toBe(0.568);
+  });
+
+  it('divides each round by the mean of the readings on either side of it', () => {
+    // The limit drifts 12 000 → 10 000 → 8 000 while the rate stays proportional to it.
+    expect(ratiosBetweenReadings([5_500, 4_500], [12_000, 10_000, 8_000])).toEqual([0.5, 0.5]);
+    // Against the mean of all readings the same rounds would look 0.55 and 0.45.
+    expect(ratiosBetweenReadings([3_000], [4_000, 8_000])).toEqual([0.5]);
+  });
+
+  it('refuses readings that do not bracket every round', () => {
+    expect(() => ratiosBetweenReadings([5_000, 5_000], [10_000, 10_000])).toThrow(
+      /2 rounds need 3 readings/,
+    );
+    expect(() => ratiosBetweenReadings([], [10_000])).toThrow(RangeError);
+  });
+});
