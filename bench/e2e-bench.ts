@@ -21,6 +21,7 @@ const RAMP_S = 1;
 const RAW_SETTLE_MS = 250;
 
 interface Phase {
+  /** Each fixed-rate phase, and the one closed loop of a run measured without rounds. */
   seconds: number;
   devices: number;
   channelsPerDevice: number;
