@@ -1,4 +1,4 @@
-import { debugAsksFor } from './quiet-packet-debug.js';
+import { debugEnables } from './quiet-packet-debug.js';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { FarthingError } from '../errors.js';
 import type { BrokerLink, LinkStatus } from './link.js';
@@ -56,7 +56,7 @@ export async function connectMqttLink(options: MqttLinkOptions): Promise<BrokerL
     queueQoSZero: false,
     // mqtt.js formats a debug line at every step of every packet; unless DEBUG asks for them,
     // a no-op saves that work (~2% of a busy hub's main thread).
-    ...(debugAsksFor('mqttjs') ? {} : { log: () => undefined }),
+    ...(debugEnables(['mqttjs:client']) ? {} : { log: () => undefined }),
   };
   const where = describe(options.url);
   let client: MqttClient;

@@ -8,16 +8,38 @@ import { createRequire } from 'node:module';
  * anything that loads mqtt or aedes; if mqtt-packet is already loaded it changes nothing.
  */
 const NAMESPACE = 'mqtt-packet:';
+/** The loggers mqtt-packet creates. */
+const PACKET_LOGGERS = ['mqtt-packet:parser', 'mqtt-packet:writeToStream'];
 
 function silent(): void {}
 
-/** Whether DEBUG (the `debug` convention) asks for the loggers under `prefix`. */
-export function debugAsksFor(prefix: string, debugSetting = process.env.DEBUG ?? ''): boolean {
-  return debugSetting.includes('*') || debugSetting.includes(prefix);
+/** A DEBUG entry as `debug` reads it: `*` stands for any run of characters. */
+function namespacePattern(entry: string): RegExp {
+  const escaped = entry.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
+  return new RegExp(`^${escaped}$`);
+}
+
+/**
+ * Whether DEBUG (the `debug` convention: entries split by commas or spaces, `*` a wildcard, a
+ * leading `-` excluding) switches on any of these loggers, as `debug` itself would decide.
+ */
+export function debugEnables(
+  loggers: readonly string[],
+  debugSetting = process.env.DEBUG ?? '',
+): boolean {
+  const entries = debugSetting
+    .trim()
+    .split(/[\s,]+/)
+    .filter(Boolean);
+  const skips = entries.filter((e) => e.startsWith('-')).map((e) => namespacePattern(e.slice(1)));
+  const names = entries.filter((e) => !e.startsWith('-')).map(namespacePattern);
+  return loggers.some(
+    (logger) => !skips.some((skip) => skip.test(logger)) && names.some((name) => name.test(logger)),
+  );
 }
 
 export function quietPacketDebug(debugSetting = process.env.DEBUG ?? ''): boolean {
-  if (debugAsksFor('mqtt-packet', debugSetting)) return false;
+  if (debugEnables(PACKET_LOGGERS, debugSetting)) return false;
   const ours = createRequire(import.meta.url);
   let debugPath: string;
   try {

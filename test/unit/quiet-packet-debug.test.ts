@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 // The transport loads mqtt; importing it is what quiets mqtt-packet's loggers.
 import '../../src/transport/mqtt-link.js';
-import { quietPacketDebug } from '../../src/transport/quiet-packet-debug.js';
+import { debugEnables, quietPacketDebug } from '../../src/transport/quiet-packet-debug.js';
 
 const ours = createRequire(import.meta.url);
 const packetRequire = createRequire(ours.resolve('mqtt-packet'));
@@ -49,5 +49,29 @@ describe("mqtt-packet's debug loggers", () => {
   it('are left alone when DEBUG asks for them', () => {
     expect(quietPacketDebug('mqtt-packet:*')).toBe(false);
     expect(quietPacketDebug('*')).toBe(false);
+  });
+});
+
+describe("whether DEBUG switches a library's loggers on", () => {
+  const packet = ['mqtt-packet:parser', 'mqtt-packet:writeToStream'];
+
+  it('reads wildcards, lists and exclusions as debug does', () => {
+    expect(debugEnables(packet, '*')).toBe(true);
+    expect(debugEnables(packet, 'mqtt-packet:*')).toBe(true);
+    expect(debugEnables(packet, 'mqtt*')).toBe(true);
+    expect(debugEnables(packet, 'mqtt-packet:parser')).toBe(true);
+    expect(debugEnables(packet, 'express:* mqtt-packet:writeToStream')).toBe(true);
+    // One logger excluded, the other still on.
+    expect(debugEnables(packet, 'mqtt-packet:*,-mqtt-packet:parser')).toBe(true);
+  });
+
+  it('does not count a wildcard for another library, or an excluded one', () => {
+    expect(debugEnables(packet, '')).toBe(false);
+    expect(debugEnables(packet, 'express:*')).toBe(false);
+    expect(debugEnables(packet, 'farthing:*,mqttjs:*')).toBe(false);
+    expect(debugEnables(packet, '*,-mqtt-packet:*')).toBe(false);
+    expect(debugEnables(packet, 'mqtt-packet')).toBe(false);
+    // Regex characters in an entry are literal.
+    expect(debugEnables(packet, 'mqtt.packet:*')).toBe(false);
   });
 });
