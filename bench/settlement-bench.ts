@@ -9,9 +9,9 @@ import { generateKeyPair } from '../src/crypto/keys.js';
 import { Hub } from '../src/hub/hub.js';
 import { channelAccount, deviceAccount, externalAccount } from '../src/ledger/accounts.js';
 import { LevelLedger } from '../src/ledger/level-ledger.js';
-import { median, round3 } from './figures.js';
 import { TransferCode, type TransferInput } from '../src/ledger/types.js';
 import { toHex } from '../src/protocol/bytes.js';
+import { median, round3 } from './figures.js';
 
 /**
  * Settlement through the real hub code (Settlement over LevelLedger: transfers built from the
