@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
 /**
@@ -24,13 +23,4 @@ export async function rawVerifyRate(threads: number, seconds: number): Promise<n
   );
   await Promise.all(workers.map((w) => w.terminate()));
   return counts.reduce((a, b) => a + b, 0) / seconds;
-}
-
-export async function rawVerifyFigures(
-  seconds: number,
-): Promise<{ oneCorePerS: number; allCoresPerS: number; cores: number }> {
-  const cores = availableParallelism();
-  const oneCorePerS = await rawVerifyRate(1, seconds);
-  const allCoresPerS = await rawVerifyRate(cores, seconds);
-  return { oneCorePerS: Math.round(oneCorePerS), allCoresPerS: Math.round(allCoresPerS), cores };
 }
