@@ -135,8 +135,7 @@ export function writeCborHead(
   const type = major << 5;
   if (value < 0 || (typeof value === 'number' && !Number.isInteger(value)))
     throw new RangeError('a CBOR head needs a non-negative integer');
-  const small = typeof value === 'number' ? value : value <= 0xffffffffn ? Number(value) : -1;
-  if (small >= 0 && small <= 0xffffffff) return writeSmallHead(out, offset, type, small);
+  if (value <= 0xffffffff) return writeSmallHead(out, offset, type, Number(value));
   // From 2^32 up, the 8-byte form.
   out[offset] = type | 0x1b;
   let v = BigInt(value);
