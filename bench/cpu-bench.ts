@@ -3,7 +3,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PresignedLoad } from '../device-sim/presigned-load.js';
 import { keyFromId } from '../src/protocol/topics.js';
-import { startHub } from './e2e-bench.js';
+import { FULL_LOAD, startHub } from './e2e-bench.js';
 import { startMosquitto } from './mosquitto-process.js';
 import { activityBetween, processActivity, type ProcessActivity } from './process-activity.js';
 import { cpuSecondsBetween, threadCpuSeconds } from './thread-cpu.js';
@@ -30,9 +30,10 @@ export async function run(opts: { quick: boolean }): Promise<Record<string, numb
       const load = await PresignedLoad.prepare({
         brokerUrl: mosquitto.url,
         hubKey: keyFromId(hub.hubId)!,
-        devices: 50,
-        channelsPerDevice: 20,
-        vouchersPerChannel: Math.ceil((20_000 * (seconds + 1) * 1.5) / 1000),
+        ...FULL_LOAD,
+        vouchersPerChannel: Math.ceil(
+          (20_000 * (seconds + 1) * 1.5) / (FULL_LOAD.devices * FULL_LOAD.channelsPerDevice),
+        ),
       });
       try {
         const pids = {

@@ -20,6 +20,12 @@ const RAMP_S = 1;
 /** Quiet time before each raw reading between saturated rounds. */
 const RAW_SETTLE_MS = 250;
 
+/**
+ * The full run's load: 1 000 channels, each with one voucher in flight. The cpu bench uses it too,
+ * so that its split is the split of the load the endToEnd figures come from.
+ */
+export const FULL_LOAD = { devices: 50, channelsPerDevice: 20 } as const;
+
 interface Phase {
   /** Each fixed-rate phase, and the one closed loop of a run measured without rounds. */
   seconds: number;
@@ -138,7 +144,7 @@ async function measureHub(options: MeasureOptions): Promise<{
 export async function run(opts: { quick: boolean }): Promise<Record<string, number | string>> {
   const phase: Phase = opts.quick
     ? { seconds: 1.5, devices: 20, channelsPerDevice: 10 }
-    : { seconds: 5, devices: 50, channelsPerDevice: 20 };
+    : { seconds: 5, ...FULL_LOAD };
   const figures: Record<string, number | string> = {};
   const cores = availableParallelism();
   const oneCorePerS = Math.round(await rawVerifyRate(1, opts.quick ? 1 : 3));
