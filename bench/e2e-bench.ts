@@ -6,7 +6,7 @@ import { PresignedLoad } from '../device-sim/presigned-load.js';
 import { generateKeyPair } from '../src/crypto/keys.js';
 import { keyFromId, keyId } from '../src/protocol/topics.js';
 import { cliPath, startNodeChild, type Child } from './child-process.js';
-import { median, ratiosBetweenReadings, round3 } from './figures.js';
+import { median, ratioFigures, ratiosBetweenReadings, round3 } from './figures.js';
 import { freeLoopbackPort, startMosquitto } from './mosquitto-process.js';
 import { rawVerifyRate } from './raw-verify.js';
 
@@ -194,10 +194,7 @@ export async function run(opts: { quick: boolean }): Promise<Record<string, numb
       figures.rawVerifyAllCoresPerSBefore = rawPerS[0]!;
       figures.rawVerifyAllCoresPerSAfter = rawPerS.at(-1)!;
       figures.endToEndPerS = Math.round(m.maxPerS);
-      figures.ratioVsRawVerify = round3(median(ratios));
-      // The spread says how far one noisy round could move the median.
-      figures.ratioVsRawVerifyLowest = round3(Math.min(...ratios));
-      figures.ratioVsRawVerifyHighest = round3(Math.max(...ratios));
+      Object.assign(figures, ratioFigures('ratioVsRawVerify', ratios));
       figures.saturationRounds = ratios.length;
       figures.p50ReceiptMsAt50 = m.at50!.latency.p50;
       figures.p95ReceiptMsAt50 = m.at50!.latency.p95;

@@ -12,6 +12,18 @@ export function round3(value: number): number {
 }
 
 /**
+ * A ratio measured in rounds, as `name` (the rounds' median) beside `nameLowest` and
+ * `nameHighest`: the spread says how far one noisy round could move the median.
+ */
+export function ratioFigures(name: string, ratios: readonly number[]): Record<string, number> {
+  return {
+    [name]: round3(median(ratios)),
+    [`${name}Lowest`]: round3(Math.min(...ratios)),
+    [`${name}Highest`]: round3(Math.max(...ratios)),
+  };
+}
+
+/**
  * Each round's rate over the mean of the limit read on either side of it: a shared machine's
  * speed drifts within minutes (by a quarter within one run, seen here), so a limit read a minute
  * away from the rate it divides would move the ratio with it.

@@ -11,7 +11,7 @@ import { channelAccount, deviceAccount, externalAccount } from '../src/ledger/ac
 import { LevelLedger } from '../src/ledger/level-ledger.js';
 import { TransferCode, type TransferInput } from '../src/ledger/types.js';
 import { toHex } from '../src/protocol/bytes.js';
-import { median, round3 } from './figures.js';
+import { median, ratioFigures } from './figures.js';
 
 /**
  * Settlement through the real hub code (Settlement over LevelLedger: transfers built from the
@@ -136,10 +136,7 @@ export async function run(opts: { quick: boolean }): Promise<Record<string, numb
     return {
       rawLevelRecordsPerS: Math.round(median(raw)),
       settledChannelsPerS: Math.round(median(settled)),
-      settlementVsRawRatio: round3(median(ratios)),
-      // The spread says how far one noisy round could move the median.
-      settlementVsRawRatioLowest: round3(Math.min(...ratios)),
-      settlementVsRawRatioHighest: round3(Math.max(...ratios)),
+      ...ratioFigures('settlementVsRawRatio', ratios),
       settlementChannels: channels,
     };
   } finally {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { median, ratiosBetweenReadings, round3 } from '../../bench/figures.js';
+import { median, ratioFigures, ratiosBetweenReadings, round3 } from '../../bench/figures.js';
 
 describe('bench figures', () => {
   it('takes the middle value, or the mean of the middle two', () => {
@@ -12,6 +12,14 @@ describe('bench figures', () => {
   it('rounds a ratio to three decimals', () => {
     expect(round3(0.56749)).toBe(0.567);
     expect(round3(0.5675)).toBe(0.568);
+  });
+
+  it("names a ratio's median beside its lowest and highest round", () => {
+    expect(ratioFigures('fooVsBar', [0.41234, 0.6, 0.50049])).toEqual({
+      fooVsBar: 0.5,
+      fooVsBarLowest: 0.412,
+      fooVsBarHighest: 0.6,
+    });
   });
 
   it('divides each round by the mean of the readings on either side of it', () => {
