@@ -63,6 +63,17 @@ export interface OpenLoopResult {
   acked: number;
   achievedPerS: number;
   latency: LatencySummary;
+  /** Timed acknowledgements slower than `overMs`: the tail, as a histogram bucket counts it. */
+  tail: { overMs: number; over: number };
+}
+
+export interface OpenLoopOptions {
+  /** Unmeasured lead-in at the same rate (see openLoop). */
+  rampS?: number;
+  /** Where the tail starts (default 20 ms). */
+  tailOverMs?: number;
+  /** Called once, as the measured part begins: to read the hub's own counters there. */
+  onMeasuredStart?: () => void;
 }
 
 export class PresignedLoad {
@@ -232,7 +243,12 @@ export class PresignedLoad {
    * phase the hub is still catching up (LevelDB compaction, garbage), which is not how it
    * behaves at this rate.
    */
-  async openLoop(targetPerS: number, seconds: number, rampS = 0): Promise<OpenLoopResult> {
+  async openLoop(
+    targetPerS: number,
+    seconds: number,
+    options: OpenLoopOptions = {},
+  ): Promise<OpenLoopResult> {
+    const { rampS = 0, tailOverMs = 20, onMeasuredStart } = options;
     const latencies: number[] = [];
     let sent = 0;
     const tickMs = 5;
@@ -245,6 +261,7 @@ export class PresignedLoad {
       if (sentAtMs >= measuredFromMs) latencies.push(performance.now() - sentAtMs);
     };
     let cursor = 0;
+    let measuring = false;
     await new Promise<void>((resolve) => {
       const timer = setInterval(() => {
         const elapsedS = (performance.now() - started) / 1000;
@@ -252,6 +269,10 @@ export class PresignedLoad {
           clearInterval(timer);
           resolve();
           return;
+        }
+        if (!measuring && elapsedS >= rampS) {
+          measuring = true;
+          onMeasuredStart?.();
         }
         const due = Math.floor(elapsedS * targetPerS) - sent;
         for (let i = 0; i < due; i++) {
@@ -268,6 +289,7 @@ export class PresignedLoad {
       acked,
       achievedPerS: acked / (seconds - rampS),
       latency: summarize(latencies),
+      tail: { overMs: tailOverMs, over: latencies.filter((ms) => ms > tailOverMs).length },
     };
   }
 

@@ -43,11 +43,22 @@ describe('the benchmark load generator', () => {
       // One voucher in flight per channel: nothing to coalesce, every ack was verified.
       expect(running.hub.counters.vouchersCoalesced).toBe(0);
       // The ramp's vouchers are sent but not timed: the figures cover only the measured second.
-      const open = await load.openLoop(100, 1, 0.5);
+      let measuredStarts = 0;
+      const open = await load.openLoop(100, 1, {
+        rampS: 0.5,
+        onMeasuredStart: () => measuredStarts++,
+      });
       expect(open.sent).toBeGreaterThanOrEqual(140);
       expect(open.acked).toBeGreaterThanOrEqual(90);
       expect(open.acked).toBeLessThanOrEqual(110);
       expect(open.latency.p99).toBeGreaterThan(0);
+      expect(measuredStarts).toBe(1);
+      expect(open.tail.overMs).toBe(20);
+      expect(open.tail.over).toBeLessThanOrEqual(open.acked);
+      // Every acknowledgement takes some time: counted over 0 ms, all of them are the tail.
+      const everyAck = await load.openLoop(100, 0.3, { tailOverMs: 0 });
+      expect(everyAck.acked).toBeGreaterThan(0);
+      expect(everyAck.tail.over).toBe(everyAck.acked);
       for (const channel of load.channels) {
         // What the hub made durable is exactly what the generator saw acknowledged.
         const slot = running.hub.table.slotOf(Buffer.from(channel.channelIdHex, 'hex'))!;
