@@ -47,6 +47,13 @@ export class ChannelTable {
    * commit without a pass over a million channels.
    */
   unsettledBaseUnits = 0n;
+  /**
+   * Escrow still held (capacity − settled) and accepted value, over all channels in the table,
+   * kept up to date by every write of those marks: stats and metrics read them without a pass
+   * over the table, which takes the main thread about 40 ms at a million channels.
+   */
+  escrowOutstandingBaseUnits = 0n;
+  acceptedBaseUnits = 0n;
   /** Unix second of the last hub-signed Receipt, and acks sent since it. */
   lastSignedReceiptS!: Uint32Array;
   acksSinceSigned!: Uint16Array;
@@ -128,10 +135,25 @@ export class ChannelTable {
     this.durableAmount[slot] = durableAmount;
     this.settledAmount[slot] = settledAmount;
     this.unsettledBaseUnits += durableAmount - settledAmount;
+    this.escrowOutstandingBaseUnits += state.capacityBaseUnits - settledAmount;
+    this.acceptedBaseUnits += this.acceptedAmount[slot]!;
     this.lastSignedReceiptS[slot] = 0;
     this.acksSinceSigned[slot] = 0;
     this.lastPayeeNoticeS[slot] = 0;
     return slot;
+  }
+
+  /** A verified voucher (or, on recovery, a durable one) is now the channel's newest. */
+  markAccepted(slot: number, seq: number, amountBaseUnits: bigint): void {
+    this.acceptedBaseUnits += amountBaseUnits - this.acceptedAmount[slot]!;
+    this.acceptedSeq[slot] = seq;
+    this.acceptedAmount[slot] = amountBaseUnits;
+  }
+
+  /** A top-up raised the channel's capacity. */
+  setCapacity(slot: number, capacityBaseUnits: bigint): void {
+    this.escrowOutstandingBaseUnits += capacityBaseUnits - this.capacityBaseUnits[slot]!;
+    this.capacityBaseUnits[slot] = capacityBaseUnits;
   }
 
   /** A group commit made this voucher durable (a no-op if a newer one already is). */
@@ -145,11 +167,14 @@ export class ChannelTable {
   /** A settlement commit moved the channel's settled mark up to this amount. */
   markSettled(slot: number, amountBaseUnits: bigint): void {
     this.unsettledBaseUnits -= amountBaseUnits - this.settledAmount[slot]!;
+    this.escrowOutstandingBaseUnits -= amountBaseUnits - this.settledAmount[slot]!;
     this.settledAmount[slot] = amountBaseUnits;
   }
 
   remove(slot: number): void {
     this.unsettledBaseUnits -= this.durableAmount[slot]! - this.settledAmount[slot]!;
+    this.escrowOutstandingBaseUnits -= this.capacityBaseUnits[slot]! - this.settledAmount[slot]!;
+    this.acceptedBaseUnits -= this.acceptedAmount[slot]!;
     const key = ChannelTable.keyOf(this.channelId(slot));
     this.slotById.delete(key);
     this.status[slot] = SlotStatus.Free;

@@ -159,17 +159,11 @@ export class Hub {
   /** A consistent read of the in-memory figures, for the admin API, metrics and the dashboard. */
   stats(): HubStats {
     const { table } = this.core;
-    let escrow = 0n;
-    let accepted = 0n;
-    for (const slot of table.slots()) {
-      escrow += table.capacityBaseUnits[slot]! - table.settledAmount[slot]!;
-      accepted += table.acceptedAmount[slot]!;
-    }
     return {
       openChannels: table.size,
-      escrowOutstandingBaseUnits: escrow,
+      escrowOutstandingBaseUnits: table.escrowOutstandingBaseUnits,
       unsettledBaseUnits: table.unsettledBaseUnits,
-      acceptedOpenBaseUnits: accepted,
+      acceptedOpenBaseUnits: table.acceptedBaseUnits,
       pendingVerifications: this.intake.pending,
       stagedVouchers: this.core.committer.stagedCount,
       lastGroupCommit: this.lastGroupCommit,

@@ -235,7 +235,7 @@ export class Lifecycle {
           core.logger.error({ err: error, channel: idHex }, 'top-up commit failed');
           return refuse(Status.HUB_FAILURE);
         }
-        core.table.capacityBaseUnits[slot] = request.capacityBaseUnits;
+        core.table.setCapacity(slot, request.capacityBaseUnits);
         core.counters.topUpsAccepted++;
       }
       // Accepted or a duplicate: the signed Receipt states the capacity the hub now holds.

@@ -121,7 +121,7 @@ export class HubMetrics {
 
   /** The Prometheus text exposition of every metric. */
   async text(): Promise<string> {
-    // One scrape reads many gauges: walk the channel table once per scrape, not per gauge.
+    // One scrape reads many gauges: one read of the stats, so that they agree with each other.
     this.scrapeStats = this.source?.hub.stats();
     try {
       return await this.registry.metrics();

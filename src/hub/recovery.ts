@@ -46,8 +46,7 @@ export async function reloadOpenChannels(core: HubCore): Promise<number> {
     if (slot === undefined) continue; // a closed channel's final voucher
     const voucher = decodeVoucherRecord(value);
     table.markDurable(slot, voucher.seq, voucher.amountBaseUnits);
-    table.acceptedSeq[slot] = voucher.seq;
-    table.acceptedAmount[slot] = voucher.amountBaseUnits;
+    table.markAccepted(slot, voucher.seq, voucher.amountBaseUnits);
   }
   for (const { account, balanceBaseUnits } of await core.ledger.balances({
     accountPrefix: CHANNEL_ACCOUNT_PREFIX,

@@ -181,8 +181,7 @@ export class VoucherIntake {
       core.counters.vouchersDuplicate++;
       return this.answerDuplicate(slot, key, w.deviceKey);
     }
-    core.table.acceptedSeq[slot] = w.voucher.seq;
-    core.table.acceptedAmount[slot] = w.voucher.amountBaseUnits;
+    core.table.markAccepted(slot, w.voucher.seq, w.voucher.amountBaseUnits);
     core.counters.vouchersAccepted++;
     const staged: StagedVoucher = {
       channelKey: key,

@@ -80,6 +80,14 @@ describe('hub and device over an in-memory broker', () => {
     expect(receipt.capacityBaseUnits).toBe(200_000n);
     for (let i = 0; i < 100; i++) await channel.pay(1);
     await channel.whenAcked(150);
+    // The stats read running totals: the open, the vouchers, the top-up and any settlement
+    // since all moved them.
+    const slot = hub.table.slotOf(Buffer.from(channel.channelIdHex, 'hex'))!;
+    expect(hub.stats()).toMatchObject({
+      openChannels: 1,
+      escrowOutstandingBaseUnits: 200_000n - hub.table.settledAmount[slot]!,
+      acceptedOpenBaseUnits: 150_000n,
+    });
 
     const close = await channel.close();
     expect(close.amountBaseUnits).toBe(150_000n);
@@ -93,6 +101,12 @@ describe('hub and device over an in-memory broker', () => {
       1_000_000n - 150_000n,
     );
     expect(await balanceSums(ledger)).toEqual(new Map([['USD', 0n]]));
+    expect(hub.stats()).toMatchObject({
+      openChannels: 0,
+      escrowOutstandingBaseUnits: 0n,
+      acceptedOpenBaseUnits: 0n,
+      unsettledBaseUnits: 0n,
+    });
     await expect(channel.payBaseUnits(1n)).rejects.toThrow();
     await device.shutdown();
   });
