@@ -3,6 +3,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PresignedLoad } from '../device-sim/presigned-load.js';
+import { round2 } from '../device-sim/stats.js';
 import { generateKeyPair } from '../src/crypto/keys.js';
 import { keyFromId, keyId } from '../src/protocol/topics.js';
 import { cliPath, startNodeChild, type Child } from './child-process.js';
@@ -71,8 +72,9 @@ async function hubMetric(hub: HubAdmin): Promise<(series: string) => number> {
   const text = await (
     await fetch(`${hub.adminUrl}/metrics`, { headers: { authorization: `Bearer ${token}` } })
   ).text();
+  const lines = text.split('\n');
   return (series) => {
-    const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+    const line = lines.find((l) => l.startsWith(`${series} `));
     return Number(line?.slice(series.length + 1) ?? NaN);
   };
 }
@@ -199,7 +201,7 @@ async function measureHub(options: MeasureOptions): Promise<{
 
 /** A share as a percentage with two decimals: the tail is a few percent at most. */
 function percent(part: number, whole: number): number {
-  return Math.round((part / whole) * 10_000) / 100;
+  return round2((part / whole) * 100);
 }
 
 export async function run(opts: { quick: boolean }): Promise<Record<string, number | string>> {
