@@ -8,6 +8,7 @@ import { generateKeyPair } from '../src/crypto/keys.js';
 import { keyFromId, keyId } from '../src/protocol/topics.js';
 import { cliPath, startNodeChild, type Child } from './child-process.js';
 import { median, ratioFigures, ratiosBetweenReadings, round3 } from './figures.js';
+import { histogramTail, seriesReader, tailBetween, type HistogramTail } from './hub-histograms.js';
 import { freeLoopbackPort, startMosquitto } from './mosquitto-process.js';
 import { rawVerifyRate } from './raw-verify.js';
 
@@ -26,6 +27,11 @@ const RAW_SETTLE_MS = 250;
  * in both counts if the hub holds the tail. The figures' names say 20: rename them with it.
  */
 const TAIL_MS = 20;
+/**
+ * Half of TAIL_MS, and a bucket bound of the hub's stage histograms: a verify round trip or a
+ * group commit this slow spends half a receipt's tail budget on its own. Named 10 in the figures.
+ */
+const STAGE_TAIL_MS = 10;
 
 /**
  * The full run's load: 1 000 channels, each with one voucher in flight. The cpu bench uses it too,
@@ -69,14 +75,10 @@ type HubAdmin = { adminUrl: string; dataDir: string };
 /** One scrape of the hub's Prometheus metrics, as an operator's scraper would read them. */
 async function hubMetric(hub: HubAdmin): Promise<(series: string) => number> {
   const token = (await readFile(join(hub.dataDir, 'admin.token'), 'utf8')).trim();
-  const text = await (
-    await fetch(`${hub.adminUrl}/metrics`, { headers: { authorization: `Bearer ${token}` } })
-  ).text();
-  const lines = text.split('\n');
-  return (series) => {
-    const line = lines.find((l) => l.startsWith(`${series} `));
-    return Number(line?.slice(series.length + 1) ?? NaN);
-  };
+  const response = await fetch(`${hub.adminUrl}/metrics`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  return seriesReader(await response.text());
 }
 
 /** Group-commit size and time as the hub's own metrics saw them (sum ÷ count of each histogram). */
@@ -95,22 +97,32 @@ async function groupCommitFigures(hub: HubAdmin): Promise<{ meanSize: number; me
   };
 }
 
-/** The hub's own receipt latency histogram (arrival → Ack handed to the broker) so far. */
-interface HubLatencyCounts {
-  acked: number;
-  /** Slower than TAIL_MS, one of the histogram's bucket bounds. */
-  over: number;
+/**
+ * The hub's own histograms so far: receipts (voucher handler → Ack handed to its socket) slower
+ * than TAIL_MS, and the two waits inside that slower than STAGE_TAIL_MS: verify round trips
+ * (batch handed to the pool → verdicts back on the main thread) and group commits.
+ */
+interface HubTails {
+  receipts: HistogramTail;
+  verifyBatches: HistogramTail;
+  commits: HistogramTail;
 }
 
-function countsBetween(before: HubLatencyCounts, after: HubLatencyCounts): HubLatencyCounts {
-  return { acked: after.acked - before.acked, over: after.over - before.over };
+function tailsBetween(before: HubTails, after: HubTails): HubTails {
+  return {
+    receipts: tailBetween(before.receipts, after.receipts),
+    verifyBatches: tailBetween(before.verifyBatches, after.verifyBatches),
+    commits: tailBetween(before.commits, after.commits),
+  };
 }
 
-async function hubLatencyCounts(hub: HubAdmin): Promise<HubLatencyCounts> {
+async function hubTails(hub: HubAdmin): Promise<HubTails> {
   const value = await hubMetric(hub);
-  const acked = value('farthing_receipt_latency_seconds_count');
-  const within = value(`farthing_receipt_latency_seconds_bucket{le="${TAIL_MS / 1000}"}`);
-  return { acked, over: acked - within };
+  return {
+    receipts: histogramTail(value, 'farthing_receipt_latency_seconds', TAIL_MS / 1000),
+    verifyBatches: histogramTail(value, 'farthing_verify_batch_seconds', STAGE_TAIL_MS / 1000),
+    commits: histogramTail(value, 'farthing_group_commit_seconds', STAGE_TAIL_MS / 1000),
+  };
 }
 
 /** Saturation in rounds, each closed loop between two readings of the raw limit. */
@@ -131,7 +143,7 @@ interface MeasureOptions {
   /** Latency at 50% and 90% of the saturated rate, after the rounds. */
   latencies: boolean;
   /** Read around the 50% phase, to split its tail between the hub and the rest. */
-  readHubLatencyCounts?: () => Promise<HubLatencyCounts>;
+  readHubTails?: () => Promise<HubTails>;
   openChannels?: boolean;
 }
 
@@ -141,8 +153,8 @@ async function measureHub(options: MeasureOptions): Promise<{
   at50?: Awaited<ReturnType<PresignedLoad['openLoop']>>;
   /** The raw limit read right after the 50% phase (when readRawPerS is given). */
   rawPerSAfter50?: number;
-  /** The hub's own count over the measured part of the 50% phase (with readHubLatencyCounts). */
-  hubAt50?: HubLatencyCounts;
+  /** The hub's own counts over the measured part of the 50% phase (with readHubTails). */
+  hubAt50?: HubTails;
   at90?: Awaited<ReturnType<PresignedLoad['openLoop']>>;
 }> {
   const { phase, rounds, latencies } = options;
@@ -174,13 +186,13 @@ async function measureHub(options: MeasureOptions): Promise<{
     // The hub's count is read as the measured part begins, so that both sides count the same
     // vouchers (give or take the few in flight at that moment). A first read, before the phase,
     // loads fetch's HTTP client: loading it mid-phase stalls the generator for tens of ms.
-    await options.readHubLatencyCounts?.();
-    let hubBefore50: Promise<HubLatencyCounts> | undefined;
+    await options.readHubTails?.();
+    let hubBefore50: Promise<HubTails> | undefined;
     const at50 = await load.openLoop(maxPerS * 0.5, phase.seconds, {
       rampS: RAMP_S,
       tailOverMs: TAIL_MS,
       onMeasuredStart: () => {
-        hubBefore50 = options.readHubLatencyCounts?.();
+        hubBefore50 = options.readHubTails?.();
         // Awaited after the phase; until then a failed read must not end the process.
         hubBefore50?.catch(() => undefined);
       },
@@ -188,7 +200,7 @@ async function measureHub(options: MeasureOptions): Promise<{
     const hubAt50 =
       hubBefore50 === undefined
         ? undefined
-        : countsBetween(await hubBefore50, await options.readHubLatencyCounts!());
+        : tailsBetween(await hubBefore50, await options.readHubTails!());
     // On a shared machine whose speed drifts, "50%" of a rate measured a minute earlier can be
     // a heavier load by the time it runs: this reading shows how far the machine moved.
     const rawPerSAfter50 = readRaw === undefined ? undefined : await readRaw();
@@ -250,7 +262,7 @@ export async function run(opts: { quick: boolean }): Promise<Record<string, numb
       const m = await measure(mosquitto.url, keyFromId(hub.hubId)!, {
         rounds: { count: opts.quick ? 2 : 3, seconds: opts.quick ? 1 : 3, readRawPerS },
         latencies: true,
-        readHubLatencyCounts: () => hubLatencyCounts(hub),
+        readHubTails: () => hubTails(hub),
       });
       const { rawPerS } = m.saturation;
       const ratios = ratiosBetweenReadings(m.saturation.perS, rawPerS);
@@ -266,7 +278,13 @@ export async function run(opts: { quick: boolean }): Promise<Record<string, numb
       figures.achievedPerSAt50 = Math.round(m.at50!.achievedPerS);
       figures.rawVerifyAllCoresPerSAfter50 = m.rawPerSAfter50!;
       figures.percentOver20MsAt50 = percent(m.at50!.tail.over, m.at50!.acked);
-      figures.hubPercentOver20MsAt50 = percent(m.hubAt50!.over, m.hubAt50!.acked);
+      const hubAt50 = m.hubAt50!;
+      figures.hubPercentOver20MsAt50 = percent(hubAt50.receipts.over, hubAt50.receipts.count);
+      figures.hubPercentVerifyBatchesOver10MsAt50 = percent(
+        hubAt50.verifyBatches.over,
+        hubAt50.verifyBatches.count,
+      );
+      figures.hubPercentCommitsOver10MsAt50 = percent(hubAt50.commits.over, hubAt50.commits.count);
       figures.p50ReceiptMsAt90 = m.at90!.latency.p50;
       figures.p95ReceiptMsAt90 = m.at90!.latency.p95;
       figures.p99ReceiptMsAt90 = m.at90!.latency.p99;
