@@ -1,5 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 export const cliPath = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
@@ -45,4 +46,15 @@ export async function startNodeChild(
       await exited;
     },
   };
+}
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * Runs `node ...args` to its end and parses the one JSON value it prints on stdout. A non-zero
+ * exit rejects with the child's stderr in the message.
+ */
+export async function runNodeForJson<T>(args: string[]): Promise<T> {
+  const { stdout } = await execFileAsync(process.execPath, args, { maxBuffer: 16 << 20 });
+  return JSON.parse(stdout) as T;
 }

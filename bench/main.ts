@@ -9,9 +9,8 @@
 import Table from 'cli-table3';
 import { availableParallelism, cpus, platform, arch, totalmem } from 'node:os';
 import { run as runCodec } from './codec-bench.js';
-import { run as runCpu } from './cpu-bench.js';
+import { inGeneratorProcess } from './generator-bench.js';
 import { run as runLedger } from './ledger-bench.js';
-import { run as runEndToEnd } from './e2e-bench.js';
 import { memoryFigures } from './memory-bench.js';
 import { run as runSettlement } from './settlement-bench.js';
 
@@ -50,13 +49,13 @@ export const benches: BenchModule[] = [
     name: 'endToEnd',
     description:
       'signed vouchers receipted per second through a hub process, beside raw verify and a naive hub',
-    run: runEndToEnd,
+    run: inGeneratorProcess('endToEnd'),
   },
   {
     name: 'cpu',
     description:
       'CPU µs per acknowledged voucher at saturation and at half its rate: hub threads, Mosquitto, load generator',
-    run: runCpu,
+    run: inGeneratorProcess('cpu'),
     byDefault: false,
   },
 ];
