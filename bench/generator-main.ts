@@ -1,7 +1,7 @@
 /**
- * Entry of the process the benches that drive the load generator run in (see
- * generator-bench.ts): `node <GENERATOR_NODE_FLAGS> dist/bench/generator-main.js <bench> [--quick]`.
- * Prints the bench's figures as one JSON object on stdout, with the Node flags it ran under.
+ * Entry of the process that the benches driving the load generator run in (generator-bench.ts):
+ * `node <GENERATOR_NODE_FLAGS> dist/bench/generator-main.js <bench> [--quick]`. Prints the
+ * bench's figures as one JSON object on stdout, with the Node flags it ran under.
  */
 import { run as runCpu } from './cpu-bench.js';
 import { run as runEndToEnd } from './e2e-bench.js';
