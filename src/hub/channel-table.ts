@@ -13,6 +13,16 @@ import type { ChannelState } from '../channel/state.js';
 export const SlotStatus = { Free: 0, Open: 1, Closing: 2 } as const;
 export type SlotStatusNumber = (typeof SlotStatus)[keyof typeof SlotStatus];
 
+/**
+ * A mark array as the table's callers see it: every element readable, nothing writable (no
+ * index assignment, no set/fill/copyWithin/sort/reverse, no writable view through subarray or
+ * buffer), so the compiler refuses a write that would bypass the running totals.
+ */
+export type ReadonlyMarks<A extends BigUint64Array | Uint32Array> = Omit<
+  Readonly<A>,
+  'set' | 'fill' | 'copyWithin' | 'sort' | 'reverse' | 'subarray' | 'buffer'
+>;
+
 const ID_BYTES = 16;
 const KEY_BYTES = 32;
 
@@ -35,25 +45,17 @@ export class ChannelTable {
   status!: Uint8Array;
   feeBasisPoints!: Uint16Array;
   expiresAtUnixS!: Uint32Array;
-  capacityBaseUnits!: BigUint64Array;
-  acceptedSeq!: Uint32Array;
-  acceptedAmount!: BigUint64Array;
-  durableSeq!: Uint32Array;
-  durableAmount!: BigUint64Array;
-  settledAmount!: BigUint64Array;
-  /**
-   * Durable but unsettled value over all channels in the table, kept up to date by
-   * markDurable/markSettled/remove, so the settlement threshold is checked after every group
-   * commit without a pass over a million channels.
-   */
-  unsettledBaseUnits = 0n;
-  /**
-   * Escrow still held (capacity − settled) and accepted value, over all channels in the table,
-   * kept up to date by every write of those marks: stats and metrics read them without a pass
-   * over the table, which takes the main thread about 40 ms at a million channels.
-   */
-  escrowOutstandingBaseUnits = 0n;
-  acceptedBaseUnits = 0n;
+  // The marks the running totals below follow: private, so that every write goes through the
+  // methods that keep the totals true; callers get read-only views (ReadonlyMarks).
+  #capacityBaseUnits!: BigUint64Array;
+  #acceptedSeq!: Uint32Array;
+  #acceptedAmount!: BigUint64Array;
+  #durableSeq!: Uint32Array;
+  #durableAmount!: BigUint64Array;
+  #settledAmount!: BigUint64Array;
+  #unsettledBaseUnits = 0n;
+  #escrowOutstandingBaseUnits = 0n;
+  #acceptedBaseUnits = 0n;
   /** Unix second of the last hub-signed Receipt, and acks sent since it. */
   lastSignedReceiptS!: Uint32Array;
   acksSinceSigned!: Uint16Array;
@@ -63,6 +65,52 @@ export class ChannelTable {
   constructor(initialSlots = 1024) {
     this.capacitySlots = Math.max(16, initialSlots);
     this.allocate(this.capacitySlots);
+  }
+
+  get capacityBaseUnits(): ReadonlyMarks<BigUint64Array> {
+    return this.#capacityBaseUnits;
+  }
+
+  get acceptedSeq(): ReadonlyMarks<Uint32Array> {
+    return this.#acceptedSeq;
+  }
+
+  get acceptedAmount(): ReadonlyMarks<BigUint64Array> {
+    return this.#acceptedAmount;
+  }
+
+  get durableSeq(): ReadonlyMarks<Uint32Array> {
+    return this.#durableSeq;
+  }
+
+  get durableAmount(): ReadonlyMarks<BigUint64Array> {
+    return this.#durableAmount;
+  }
+
+  get settledAmount(): ReadonlyMarks<BigUint64Array> {
+    return this.#settledAmount;
+  }
+
+  /**
+   * Durable but unsettled value over all channels in the table, kept up to date by
+   * markDurable/markSettled/remove, so the settlement threshold is checked after every group
+   * commit without a pass over a million channels.
+   */
+  get unsettledBaseUnits(): bigint {
+    return this.#unsettledBaseUnits;
+  }
+
+  /**
+   * Escrow still held (capacity − settled) and accepted value, over all channels in the table,
+   * kept up to date by every write of those marks: stats and metrics read them without a pass
+   * over the table, which takes the main thread about 40 ms at a million channels.
+   */
+  get escrowOutstandingBaseUnits(): bigint {
+    return this.#escrowOutstandingBaseUnits;
+  }
+
+  get acceptedBaseUnits(): bigint {
+    return this.#acceptedBaseUnits;
   }
 
   get size(): number {
@@ -127,16 +175,16 @@ export class ChannelTable {
     this.status[slot] = SlotStatus.Open;
     this.feeBasisPoints[slot] = feeBasisPoints;
     this.expiresAtUnixS[slot] = state.expiresAtUnixS;
-    this.capacityBaseUnits[slot] = state.capacityBaseUnits;
-    this.acceptedSeq[slot] = Math.max(state.seq, durableSeq);
-    this.acceptedAmount[slot] =
+    this.#capacityBaseUnits[slot] = state.capacityBaseUnits;
+    this.#acceptedSeq[slot] = Math.max(state.seq, durableSeq);
+    this.#acceptedAmount[slot] =
       state.amountBaseUnits > durableAmount ? state.amountBaseUnits : durableAmount;
-    this.durableSeq[slot] = durableSeq;
-    this.durableAmount[slot] = durableAmount;
-    this.settledAmount[slot] = settledAmount;
-    this.unsettledBaseUnits += durableAmount - settledAmount;
-    this.escrowOutstandingBaseUnits += state.capacityBaseUnits - settledAmount;
-    this.acceptedBaseUnits += this.acceptedAmount[slot]!;
+    this.#durableSeq[slot] = durableSeq;
+    this.#durableAmount[slot] = durableAmount;
+    this.#settledAmount[slot] = settledAmount;
+    this.#unsettledBaseUnits += durableAmount - settledAmount;
+    this.#escrowOutstandingBaseUnits += state.capacityBaseUnits - settledAmount;
+    this.#acceptedBaseUnits += this.#acceptedAmount[slot]!;
     this.lastSignedReceiptS[slot] = 0;
     this.acksSinceSigned[slot] = 0;
     this.lastPayeeNoticeS[slot] = 0;
@@ -145,36 +193,36 @@ export class ChannelTable {
 
   /** A verified voucher (or, on recovery, a durable one) is now the channel's newest. */
   markAccepted(slot: number, seq: number, amountBaseUnits: bigint): void {
-    this.acceptedBaseUnits += amountBaseUnits - this.acceptedAmount[slot]!;
-    this.acceptedSeq[slot] = seq;
-    this.acceptedAmount[slot] = amountBaseUnits;
+    this.#acceptedBaseUnits += amountBaseUnits - this.#acceptedAmount[slot]!;
+    this.#acceptedSeq[slot] = seq;
+    this.#acceptedAmount[slot] = amountBaseUnits;
   }
 
   /** A top-up raised the channel's capacity. */
   setCapacity(slot: number, capacityBaseUnits: bigint): void {
-    this.escrowOutstandingBaseUnits += capacityBaseUnits - this.capacityBaseUnits[slot]!;
-    this.capacityBaseUnits[slot] = capacityBaseUnits;
+    this.#escrowOutstandingBaseUnits += capacityBaseUnits - this.#capacityBaseUnits[slot]!;
+    this.#capacityBaseUnits[slot] = capacityBaseUnits;
   }
 
   /** A group commit made this voucher durable (a no-op if a newer one already is). */
   markDurable(slot: number, seq: number, amountBaseUnits: bigint): void {
-    if (seq <= this.durableSeq[slot]!) return;
-    this.unsettledBaseUnits += amountBaseUnits - this.durableAmount[slot]!;
-    this.durableSeq[slot] = seq;
-    this.durableAmount[slot] = amountBaseUnits;
+    if (seq <= this.#durableSeq[slot]!) return;
+    this.#unsettledBaseUnits += amountBaseUnits - this.#durableAmount[slot]!;
+    this.#durableSeq[slot] = seq;
+    this.#durableAmount[slot] = amountBaseUnits;
   }
 
   /** A settlement commit moved the channel's settled mark up to this amount. */
   markSettled(slot: number, amountBaseUnits: bigint): void {
-    this.unsettledBaseUnits -= amountBaseUnits - this.settledAmount[slot]!;
-    this.escrowOutstandingBaseUnits -= amountBaseUnits - this.settledAmount[slot]!;
-    this.settledAmount[slot] = amountBaseUnits;
+    this.#unsettledBaseUnits -= amountBaseUnits - this.#settledAmount[slot]!;
+    this.#escrowOutstandingBaseUnits -= amountBaseUnits - this.#settledAmount[slot]!;
+    this.#settledAmount[slot] = amountBaseUnits;
   }
 
   remove(slot: number): void {
-    this.unsettledBaseUnits -= this.durableAmount[slot]! - this.settledAmount[slot]!;
-    this.escrowOutstandingBaseUnits -= this.capacityBaseUnits[slot]! - this.settledAmount[slot]!;
-    this.acceptedBaseUnits -= this.acceptedAmount[slot]!;
+    this.#unsettledBaseUnits -= this.#durableAmount[slot]! - this.#settledAmount[slot]!;
+    this.#escrowOutstandingBaseUnits -= this.#capacityBaseUnits[slot]! - this.#settledAmount[slot]!;
+    this.#acceptedBaseUnits -= this.#acceptedAmount[slot]!;
     const key = ChannelTable.keyOf(this.channelId(slot));
     this.slotById.delete(key);
     this.status[slot] = SlotStatus.Free;
@@ -215,10 +263,10 @@ export class ChannelTable {
       deviceKey: this.deviceKey(slot),
       payeeId: this.payeeId(slot),
       asset: this.asset(slot),
-      capacityBaseUnits: this.capacityBaseUnits[slot]!,
+      capacityBaseUnits: this.#capacityBaseUnits[slot]!,
       expiresAtUnixS: this.expiresAtUnixS[slot]!,
-      seq: this.acceptedSeq[slot]!,
-      amountBaseUnits: this.acceptedAmount[slot]!,
+      seq: this.#acceptedSeq[slot]!,
+      amountBaseUnits: this.#acceptedAmount[slot]!,
       status: this.status[slot] === SlotStatus.Open ? 'open' : 'closed',
       closeReason: undefined,
     };
@@ -254,12 +302,12 @@ export class ChannelTable {
       status: this.status,
       feeBasisPoints: this.feeBasisPoints,
       expiresAtUnixS: this.expiresAtUnixS,
-      capacityBaseUnits: this.capacityBaseUnits,
-      acceptedSeq: this.acceptedSeq,
-      acceptedAmount: this.acceptedAmount,
-      durableSeq: this.durableSeq,
-      durableAmount: this.durableAmount,
-      settledAmount: this.settledAmount,
+      capacityBaseUnits: this.#capacityBaseUnits,
+      acceptedSeq: this.#acceptedSeq,
+      acceptedAmount: this.#acceptedAmount,
+      durableSeq: this.#durableSeq,
+      durableAmount: this.#durableAmount,
+      settledAmount: this.#settledAmount,
       lastSignedReceiptS: this.lastSignedReceiptS,
       acksSinceSigned: this.acksSinceSigned,
       lastPayeeNoticeS: this.lastPayeeNoticeS,
@@ -275,12 +323,12 @@ export class ChannelTable {
     this.status = new Uint8Array(n);
     this.feeBasisPoints = new Uint16Array(n);
     this.expiresAtUnixS = new Uint32Array(n);
-    this.capacityBaseUnits = new BigUint64Array(n);
-    this.acceptedSeq = new Uint32Array(n);
-    this.acceptedAmount = new BigUint64Array(n);
-    this.durableSeq = new Uint32Array(n);
-    this.durableAmount = new BigUint64Array(n);
-    this.settledAmount = new BigUint64Array(n);
+    this.#capacityBaseUnits = new BigUint64Array(n);
+    this.#acceptedSeq = new Uint32Array(n);
+    this.#acceptedAmount = new BigUint64Array(n);
+    this.#durableSeq = new Uint32Array(n);
+    this.#durableAmount = new BigUint64Array(n);
+    this.#settledAmount = new BigUint64Array(n);
     this.lastSignedReceiptS = new Uint32Array(n);
     this.acksSinceSigned = new Uint16Array(n);
     this.lastPayeeNoticeS = new Uint32Array(n);
