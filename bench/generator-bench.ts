@@ -7,8 +7,9 @@ import { runNodeForJson } from './child-process.js';
  * in it (publishing, reading acknowledgements). With V8's default 16 MiB semi-space it scavenged
  * every 0.2–0.25 s under load, pausing it 3 ms at p50 (V8 scavenges on helper threads too); given a
  * larger young generation, every 0.4–0.7 s (`--trace-gc`). In 19 alternated pairs of endToEnd
- * runs (BENCHMARKS.md), the hub's own share of vouchers over 20 ms at 50% was lower in 14, and
- * p99 at 50% missed 25 ms in 5 runs instead of 9: a modest gain, and the ratio did not move.
+ * runs (docs/benchmark-history.md), the hub's own share of vouchers over 20 ms at 50% was lower
+ * in 14, and p99 at 50% missed 25 ms in 5 runs instead of 9: a modest gain, and the ratio did not
+ * move.
  */
 export const GENERATOR_NODE_FLAGS = ['--max-semi-space-size=64'];
 

@@ -42,7 +42,7 @@ export class VerifyPool implements SignatureVerifier {
       throw new RangeError('threads must be a positive integer');
     // Small: at half load the hub gets bursts of ~20 vouchers; one worker checking a whole
     // burst made the last one wait ~2 ms more, and p99 receipt latency at 50% load went from
-    // 24–38 ms to 13–20 ms when bursts above 8 were split (BENCHMARKS.md).
+    // 24–38 ms to 13–20 ms when bursts above 8 were split (docs/benchmark-history.md).
     this.splitAbove = options.splitAbove ?? 8;
     for (let i = 0; i < threads; i++) this.slots.push(this.spawn());
   }
