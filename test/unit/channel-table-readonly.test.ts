@@ -62,8 +62,12 @@ function errorsPerLine(lines: string[]): string[][] {
   const probe = program.getSourceFile(probePath)!;
   const errors = lines.map((): string[] => []);
   for (const diagnostic of ts.getPreEmitDiagnostics(program, probe)) {
-    const line = probe.getLineAndCharacterOfPosition(diagnostic.start!).line - header.length;
-    // An error outside the probe's lines (the header, a broken import) fails every case.
+    // An error outside the probe's lines (the header, a broken import, a global or config
+    // error with no place in the probe) fails every case.
+    const line =
+      diagnostic.file === probe && diagnostic.start !== undefined
+        ? probe.getLineAndCharacterOfPosition(diagnostic.start).line - header.length
+        : -1;
     const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, ' ');
     if (errors[line] === undefined) errors.forEach((list) => list.push(`header: ${message}`));
     else errors[line].push(message);
