@@ -5,6 +5,7 @@ import { PresignedLoad } from '../device-sim/presigned-load.js';
 import { keyFromId } from '../src/protocol/topics.js';
 import { FULL_LOAD, startHub } from './e2e-bench.js';
 import { startMosquitto } from './mosquitto-process.js';
+import { freeHubCeilingRatio, hubAloneEstimatePerS, type SaturatedCpuMicros } from './figures.js';
 import { activityBetween, processActivity, type ProcessActivity } from './process-activity.js';
 import { cpuSecondsBetween, threadCpuSeconds } from './thread-cpu.js';
 
@@ -65,6 +66,8 @@ export async function run(opts: { quick: boolean }): Promise<Record<string, numb
         return {
           closedLoopPerS: Math.round(saturated.perS),
           ...saturated.figures,
+          freeHubCeilingRatio: freeHubCeilingRatio(saturated.split),
+          hubAloneEstimatePerS: hubAloneEstimatePerS(saturated.split, availableParallelism()),
           ...Object.fromEntries(Object.entries(half.figures).map(([k, v]) => [`${k}At50`, v])),
         };
       } finally {
@@ -101,7 +104,7 @@ async function readEach<R>(
 async function measure<T extends { vouchers: number; seconds: number }>(
   pids: Pids,
   phase: () => Promise<T>,
-): Promise<T & { figures: Record<string, number> }> {
+): Promise<T & { figures: Record<string, number>; split: SaturatedCpuMicros }> {
   const activityBefore = await readEach(pids, processActivity);
   const before = await readEach(pids, threadCpuSeconds);
   const result = await phase();
@@ -128,15 +131,22 @@ async function measure<T extends { vouchers: number; seconds: number }>(
   const mosquittoAll = sum(cpuSecondsBetween(before.mosquitto, after.mosquitto));
   const generatorAll = sum(cpuSecondsBetween(before.generator, after.generator));
   const machineAll = hubAll + mosquittoAll + generatorAll;
+  const split: SaturatedCpuMicros = {
+    hubAll: micros(hubAll),
+    hubVerifyWorkers: micros(workers),
+    mosquitto: micros(mosquittoAll),
+    generator: micros(generatorAll),
+  };
   return {
     ...result,
+    split,
     figures: {
-      hubMicrosPerVoucher: micros(hubAll),
-      hubVerifyWorkersMicros: micros(workers),
+      hubMicrosPerVoucher: split.hubAll,
+      hubVerifyWorkersMicros: split.hubVerifyWorkers,
       hubMainThreadMicros: micros(hubMain),
       hubOtherThreadsMicros: micros(hubAll - workers - hubMain),
-      mosquittoMicrosPerVoucher: micros(mosquittoAll),
-      generatorMicrosPerVoucher: micros(generatorAll),
+      mosquittoMicrosPerVoucher: split.mosquitto,
+      generatorMicrosPerVoucher: split.generator,
       machineMicrosPerVoucher: micros(machineAll),
       // Share of all the cores' time these three processes used over the phase.
       coresBusyShare:

@@ -40,3 +40,32 @@ export function ratiosBetweenReadings(
     (rate, i) => rate / ((limitReadingsPerS[i]! + limitReadingsPerS[i + 1]!) / 2),
   );
 }
+
+/** CPU per voucher at saturation, in µs, as the cpu bench reads it from /proc. */
+export interface SaturatedCpuMicros {
+  hubAll: number;
+  hubVerifyWorkers: number;
+  mosquitto: number;
+  generator: number;
+}
+
+/**
+ * What the end-to-end ratio could reach at most if the hub's main thread and its other threads
+ * cost nothing: the signature's share of the CPU that the verify workers, the broker and the load
+ * generator take per voucher on the same cores. Above it nothing the hub does can lift the ratio.
+ */
+export function freeHubCeilingRatio(micros: SaturatedCpuMicros): number {
+  return round3(
+    micros.hubVerifyWorkers / (micros.hubVerifyWorkers + micros.mosquitto + micros.generator),
+  );
+}
+
+/**
+ * The hub's rate if it had every core to itself (the broker and the load elsewhere, as DESIGN §8
+ * grows into): the cores' time over the hub's own CPU per voucher. An estimate from the split,
+ * not a measurement, as the bench's machine has no spare core to move the broker to.
+ */
+export function hubAloneEstimatePerS(micros: SaturatedCpuMicros, cores: number): number {
+  if (micros.hubAll <= 0) throw new RangeError(`the hub's CPU per voucher is ${micros.hubAll} µs`);
+  return Math.round((cores * 1e6) / micros.hubAll);
+}
