@@ -5,7 +5,7 @@ import { PresignedLoad } from '../device-sim/presigned-load.js';
 import { keyFromId } from '../src/protocol/topics.js';
 import { FULL_LOAD, startHub } from './e2e-bench.js';
 import { startMosquitto } from './mosquitto-process.js';
-import { freeHubCeilingRatio, hubAloneEstimatePerS, type SaturatedCpuMicros } from './figures.js';
+import { freeHubCeilingRatio, hubAloneEstimatePerS, type CpuMicrosPerVoucher } from './figures.js';
 import { activityBetween, processActivity, type ProcessActivity } from './process-activity.js';
 import { cpuSecondsBetween, threadCpuSeconds } from './thread-cpu.js';
 
@@ -104,7 +104,7 @@ async function readEach<R>(
 async function measure<T extends { vouchers: number; seconds: number }>(
   pids: Pids,
   phase: () => Promise<T>,
-): Promise<T & { figures: Record<string, number>; split: SaturatedCpuMicros }> {
+): Promise<T & { figures: Record<string, number>; split: CpuMicrosPerVoucher }> {
   const activityBefore = await readEach(pids, processActivity);
   const before = await readEach(pids, threadCpuSeconds);
   const result = await phase();
@@ -131,7 +131,7 @@ async function measure<T extends { vouchers: number; seconds: number }>(
   const mosquittoAll = sum(cpuSecondsBetween(before.mosquitto, after.mosquitto));
   const generatorAll = sum(cpuSecondsBetween(before.generator, after.generator));
   const machineAll = hubAll + mosquittoAll + generatorAll;
-  const split: SaturatedCpuMicros = {
+  const split: CpuMicrosPerVoucher = {
     hubAll: micros(hubAll),
     hubVerifyWorkers: micros(workers),
     mosquitto: micros(mosquittoAll),

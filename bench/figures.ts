@@ -41,8 +41,8 @@ export function ratiosBetweenReadings(
   );
 }
 
-/** CPU per voucher at saturation, in µs, as the cpu bench reads it from /proc. */
-export interface SaturatedCpuMicros {
+/** CPU per voucher over one load phase, in µs, as the cpu bench reads it from /proc. */
+export interface CpuMicrosPerVoucher {
   hubAll: number;
   hubVerifyWorkers: number;
   mosquitto: number;
@@ -54,7 +54,7 @@ export interface SaturatedCpuMicros {
  * cost nothing: the signature's share of the CPU that the verify workers, the broker and the load
  * generator take per voucher on the same cores. Above it nothing the hub does can lift the ratio.
  */
-export function freeHubCeilingRatio(micros: SaturatedCpuMicros): number {
+export function freeHubCeilingRatio(micros: CpuMicrosPerVoucher): number {
   return round3(
     micros.hubVerifyWorkers / (micros.hubVerifyWorkers + micros.mosquitto + micros.generator),
   );
@@ -65,7 +65,7 @@ export function freeHubCeilingRatio(micros: SaturatedCpuMicros): number {
  * grows into): the cores' time over the hub's own CPU per voucher. An estimate from the split,
  * not a measurement, as the bench's machine has no spare core to move the broker to.
  */
-export function hubAloneEstimatePerS(micros: SaturatedCpuMicros, cores: number): number {
+export function hubAloneEstimatePerS(micros: CpuMicrosPerVoucher, cores: number): number {
   if (micros.hubAll <= 0) throw new RangeError(`the hub's CPU per voucher is ${micros.hubAll} µs`);
   return Math.round((cores * 1e6) / micros.hubAll);
 }

@@ -42,9 +42,12 @@ describe('bench figures', () => {
     );
     expect(() => ratiosBetweenReadings([], [10_000])).toThrow(RangeError);
   });
+
+  // The saturated split of the cpu run at 15:51 on 2026-12-07, in µs per voucher.
+  const split = { hubAll: 163.4, hubVerifyWorkers: 118.5, mosquitto: 29.7, generator: 36.6 };
+
   it("bounds the ratio by the signature's share of the workers', broker's and generator's CPU", () => {
-    // The 15:51 cpu run of 2026-12-07: 118.5 ÷ (118.5 + 29.7 + 36.6) = 0.6412…
-    const split = { hubAll: 163.4, hubVerifyWorkers: 118.5, mosquitto: 29.7, generator: 36.6 };
+    // 118.5 ÷ (118.5 + 29.7 + 36.6) = 0.6412…
     expect(freeHubCeilingRatio(split)).toBe(0.641);
     // The hub's main and other threads do not enter it: only what else shares the cores.
     expect(freeHubCeilingRatio({ ...split, hubAll: 1_000 })).toBe(0.641);
@@ -52,7 +55,6 @@ describe('bench figures', () => {
   });
 
   it("estimates the hub's own rate from its CPU per voucher and the cores", () => {
-    const split = { hubAll: 163.4, hubVerifyWorkers: 118.5, mosquitto: 29.7, generator: 36.6 };
     expect(hubAloneEstimatePerS(split, 2)).toBe(12_240);
     expect(hubAloneEstimatePerS(split, 4)).toBe(24_480);
     expect(() => hubAloneEstimatePerS({ ...split, hubAll: 0 }, 2)).toThrow(RangeError);
