@@ -1,7 +1,5 @@
 import { Device, generateKeyPair, type KeyPair } from '../src/device/index.js';
-import { signerFor } from '../src/crypto/keys.js';
 import {
-  encodeMessage,
   MessageType,
   decodeMessage,
   downTopic,
@@ -11,6 +9,7 @@ import {
 } from '../src/protocol/index.js';
 import type { BrokerLink } from '../src/transport/index.js';
 import { connectDeviceLink, type BrokerAuth } from './connect.js';
+import { presignAll, type PresignedVouchers } from './presign.js';
 import { summarize, type LatencySummary } from './stats.js';
 
 /**
@@ -33,16 +32,9 @@ export interface PresignedLoadOptions {
   openChannels?: boolean;
 }
 
-interface LoadChannel {
+interface LoadChannel extends PresignedVouchers {
   deviceIndex: number;
   channelIdHex: string;
-  /**
-   * Every pre-signed voucher of the channel back to back in one buffer, voucher `seq` at
-   * [ends[seq - 1], ends[seq]): a quarter of a million small arrays would make the generator's
-   * own garbage collection pauses part of the measured latency.
-   */
-  voucherBytes: Uint8Array;
-  voucherEnds: Uint32Array;
   nextSeq: number;
   ackedSeq: number;
   sentAtMs: Float64Array;
@@ -134,31 +126,21 @@ export class PresignedLoad {
       });
     }
     // Sign everything now, outside any timed phase.
-    const channels: LoadChannel[] = channelIds.map(({ deviceIndex, channelId }) => {
-      const sign = signerFor(keyPairs[deviceIndex]!, 'node');
-      const vouchers: Uint8Array[] = [];
-      for (let seq = 1; seq <= options.vouchersPerChannel; seq++) {
-        vouchers.push(
-          encodeMessage(
-            { type: MessageType.Voucher, channelId, seq, amountBaseUnits: BigInt(seq) },
-            sign,
-          ),
-        );
-      }
-      const voucherEnds = new Uint32Array(vouchers.length + 1);
-      vouchers.forEach((voucher, i) => (voucherEnds[i + 1] = voucherEnds[i]! + voucher.length));
-      const voucherBytes = new Uint8Array(voucherEnds[vouchers.length]!);
-      vouchers.forEach((voucher, i) => voucherBytes.set(voucher, voucherEnds[i]));
-      return {
-        deviceIndex,
-        channelIdHex: toHex(channelId),
-        voucherBytes,
-        voucherEnds,
-        nextSeq: 1,
-        ackedSeq: 0,
-        sentAtMs: new Float64Array(options.vouchersPerChannel + 1),
-      };
-    });
+    const signed = await presignAll(
+      channelIds.map(({ deviceIndex, channelId }) => ({
+        ...keyPairs[deviceIndex]!,
+        channelId,
+        count: options.vouchersPerChannel,
+      })),
+    );
+    const channels: LoadChannel[] = channelIds.map(({ deviceIndex, channelId }, i) => ({
+      deviceIndex,
+      channelIdHex: toHex(channelId),
+      ...signed[i]!,
+      nextSeq: 1,
+      ackedSeq: 0,
+      sentAtMs: new Float64Array(options.vouchersPerChannel + 1),
+    }));
     const hubId = keyId(options.hubKey);
     const links: BrokerLink[] = [];
     const topics: string[] = [];
