@@ -66,6 +66,8 @@ export function freeHubCeilingRatio(micros: CpuMicrosPerVoucher): number {
  * not a measurement, as the bench's machine has no spare core to move the broker to.
  */
 export function hubAloneEstimatePerS(micros: CpuMicrosPerVoucher, cores: number): number {
-  if (micros.hubAll <= 0) throw new RangeError(`the hub's CPU per voucher is ${micros.hubAll} µs`);
+  // Written so that NaN (a phase with no vouchers) is refused too, not printed.
+  if (!(micros.hubAll > 0))
+    throw new RangeError(`the hub's CPU per voucher is ${micros.hubAll} µs`);
   return Math.round((cores * 1e6) / micros.hubAll);
 }

@@ -58,5 +58,6 @@ describe('bench figures', () => {
     expect(hubAloneEstimatePerS(split, 2)).toBe(12_240);
     expect(hubAloneEstimatePerS(split, 4)).toBe(24_480);
     expect(() => hubAloneEstimatePerS({ ...split, hubAll: 0 }, 2)).toThrow(RangeError);
+    expect(() => hubAloneEstimatePerS({ ...split, hubAll: NaN }, 2)).toThrow(RangeError);
   });
 });
