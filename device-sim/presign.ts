@@ -50,12 +50,13 @@ export async function presignAll(
   threads = availableParallelism(),
 ): Promise<PresignedVouchers[]> {
   if (jobs.length === 0) return [];
-  const threadCount = Math.min(threads, jobs.length);
-  const shares: PresignJob[][] = Array.from({ length: threadCount }, () => []);
-  jobs.forEach((job, i) => shares[i % threadCount]!.push(job));
-  const signed = await Promise.all(shares.map(signOnWorker));
-  // Job i went to share i % n, as its (i / n)-th entry.
-  return jobs.map((_job, i) => signed[i % threadCount]![Math.floor(i / threadCount)]!);
+  // The load's jobs all sign the same count, so equal runs of consecutive jobs are equal work;
+  // joined in order, the threads' results are the jobs' results in order.
+  const perThread = Math.ceil(jobs.length / Math.min(threads, jobs.length));
+  const shares: PresignJob[][] = [];
+  for (let start = 0; start < jobs.length; start += perThread)
+    shares.push(jobs.slice(start, start + perThread));
+  return (await Promise.all(shares.map(signOnWorker))).flat();
 }
 
 function signOnWorker(jobs: PresignJob[]): Promise<PresignedVouchers[]> {
