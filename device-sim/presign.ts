@@ -2,11 +2,10 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { signerFor, type KeyPair } from '../src/crypto/keys.js';
 import { encodeMessage, MessageType } from '../src/protocol/index.js';
+import { compiledWorkerUrl } from '../src/worker-url.js';
 
 /** One channel's vouchers to sign: seq 1..count, each for seq base units in all. */
-export interface PresignJob {
-  secretSeed: Uint8Array;
-  publicKey: Uint8Array;
+export interface PresignJob extends KeyPair {
   channelId: Uint8Array;
   count: number;
 }
@@ -22,8 +21,7 @@ export interface PresignedVouchers {
 }
 
 export function presignChannel(job: PresignJob): PresignedVouchers {
-  const pair: KeyPair = { secretSeed: job.secretSeed, publicKey: job.publicKey };
-  const sign = signerFor(pair, 'node');
+  const sign = signerFor(job, 'node');
   const vouchers: Uint8Array[] = [];
   for (let seq = 1; seq <= job.count; seq++) {
     vouchers.push(
@@ -61,7 +59,9 @@ export async function presignAll(
 
 function signOnWorker(jobs: PresignJob[]): Promise<PresignedVouchers[]> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(workerUrl(), { workerData: jobs });
+    const worker = new Worker(compiledWorkerUrl(import.meta.url, 'presign-worker.js'), {
+      workerData: jobs,
+    });
     worker.once('message', (signed: PresignedVouchers[]) => {
       resolve(signed);
       void worker.terminate();
@@ -69,12 +69,4 @@ function signOnWorker(jobs: PresignJob[]): Promise<PresignedVouchers[]> {
     worker.once('error', reject);
     worker.once('exit', (code) => reject(new Error(`presign worker exited with code ${code}`)));
   });
-}
-
-function workerUrl(): URL {
-  const here = import.meta.url;
-  // Under vitest this module is TypeScript; the worker runs from the build, as the hub's do.
-  if (here.endsWith('.ts'))
-    return new URL(here.replace(/\/device-sim\/[^/]+\.ts$/, '/dist/device-sim/presign-worker.js'));
-  return new URL('./presign-worker.js', here);
 }

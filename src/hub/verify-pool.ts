@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { FarthingError } from '../errors.js';
+import { compiledWorkerUrl } from '../worker-url.js';
 import { packVerifyBatch, type VerifyRequest, type VerifyResponse } from './verify-batch.js';
 import type { SignatureVerifier, VerifyItem } from './ports.js';
 
@@ -52,7 +53,7 @@ export class VerifyPool implements SignatureVerifier {
   }
 
   private spawn(): WorkerSlot {
-    const worker = new Worker(workerUrl());
+    const worker = new Worker(compiledWorkerUrl(import.meta.url, 'verify-worker.js'));
     const slot: WorkerSlot = { worker, outstanding: 0 };
     worker.on('message', (response: VerifyResponse) => {
       const waiting = this.waiting.get(response.id);
@@ -121,15 +122,4 @@ export class VerifyPool implements SignatureVerifier {
     }
     await Promise.all(this.slots.map((slot) => slot.worker.terminate()));
   }
-}
-
-/**
- * The compiled worker script. Under vitest this module runs from src/*.ts, where no .js worker
- * exists, so it points at the build in dist/ (npm test builds first).
- */
-function workerUrl(): URL {
-  const here = import.meta.url;
-  if (here.endsWith('.ts'))
-    return new URL(here.replace(/\/src\/hub\/[^/]+\.ts$/, '/dist/src/hub/verify-worker.js'));
-  return new URL('./verify-worker.js', here);
 }
