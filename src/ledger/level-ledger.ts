@@ -7,7 +7,7 @@
  * transfers) and its records. Only then does memory follow and the commit resolve. If a write
  * fails, memory is unchanged, the commit fails with LEDGER_UNAVAILABLE, and so does every later
  * commit: the disk may hold the batch or not, and only a reopen (which reloads from disk) can
- * tell.
+ * tell. Reads from disk (blocks, history, records) are in level-read.ts.
  *
  * Layout. Keys are bytes; the first byte says what a key is (level-codec.ts has the codecs):
  *   m format                      format version (1 byte)
@@ -60,7 +60,7 @@
  * The records' bytes are copied by LevelDB itself: they go into the native batch at call time.
  */
 import { Level } from 'level';
-import { FarthingError, isFarthingError } from '../errors.js';
+import { FarthingError } from '../errors.js';
 import { isValidTransferId } from './accounts.js';
 import { IdFilter } from './id-filter.js';
 import { AccountState, DirtyAccounts } from './level-accounts.js';
@@ -72,13 +72,19 @@ import {
   corrupt,
   decodeAccountValue,
   openBlock,
-  parseId,
-  readSequences,
   readU48BE,
-  writeU48BE,
-  VarintReader,
-  type BlockView,
 } from './level-codec.js';
+import {
+  idKey,
+  readLocated,
+  readRecord,
+  readRecords,
+  tagRange,
+  transfersInOrder,
+  transfersOfAccount,
+  unavailable,
+  type Db,
+} from './level-read.js';
 import {
   ACCOUNTS_KEY,
   INDEXED_KEY,
@@ -122,7 +128,6 @@ export interface LevelLedgerOptions {
   checkpointTransfers?: number;
 }
 
-type Db = Level<Buffer, Buffer>;
 type ChainedBatch = ReturnType<Db['batch']>;
 type State = 'new' | 'opening' | 'open' | 'closing' | 'closed';
 
@@ -131,43 +136,6 @@ const FORMAT_VERSION = 2;
 const DEFAULT_CHECKPOINT_TRANSFERS = 1_000_000;
 /** Blocks replayed per index batch at open. */
 const REPLAY_BLOCKS_PER_BATCH = 16;
-
-function unavailable(message: string, cause: unknown): FarthingError {
-  if (isFarthingError(cause)) return cause;
-  return new FarthingError('LEDGER_UNAVAILABLE', message, { cause });
-}
-
-function tagRange(tag: number): { gte: Buffer; lt: Buffer } {
-  return { gte: Buffer.of(tag), lt: Buffer.of(tag + 1) };
-}
-
-/** The exclusive upper bound of every key starting with `prefix`. */
-function prefixEnd(prefix: Buffer): Buffer {
-  const end = Buffer.from(prefix);
-  // Keys here never end in 0xff (UTF-8 has no 0xff byte, tags are ASCII).
-  end[end.length - 1]! += 1;
-  return end;
-}
-
-/** classic-level hands values out as Buffers; callers get plain Uint8Arrays. */
-function plainView(value: Uint8Array): Uint8Array {
-  return Buffer.isBuffer(value)
-    ? new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
-    : value;
-}
-
-function recordKey(key: string): Buffer {
-  const out = Buffer.allocUnsafe(1 + Buffer.byteLength(key, 'utf8'));
-  out[0] = KeyTag.Record;
-  out.write(key, 1, 'utf8');
-  return out;
-}
-
-function idKey(id: string): Buffer | undefined {
-  const key = Buffer.allocUnsafe(ID_KEY_BYTES);
-  key[0] = KeyTag.Id;
-  return parseId(id, key, 1) ? key : undefined;
-}
 
 function readU32BE(bytes: Uint8Array, offset: number): number {
   return (
@@ -669,7 +637,7 @@ export class LevelLedger implements Ledger {
     });
     const onDisk = new Map<string, Transfer>();
     if (hits.length > 0) {
-      const found = await this.#readLocated(db, hitLocations);
+      const found = await readLocated(db, hitLocations);
       hits.forEach((id, i) => onDisk.set(id, found[i]!));
     }
     return { tracked, onDisk };
@@ -704,182 +672,43 @@ export class LevelLedger implements Ledger {
       throw unavailable('reading a transfer failed', cause);
     }
     if (location === undefined) return undefined;
-    const [transfer] = await this.#readLocated(db, [location]);
+    const [transfer] = await readLocated(db, [location]);
     return transfer;
-  }
-
-  /** Decodes `i` values (sequence, index in block) into transfers, reading each block once. */
-  async #readLocated(db: Db, locations: readonly Uint8Array[]): Promise<Transfer[]> {
-    const wanted = locations.map((location) => {
-      const reader = new VarintReader(location);
-      const sequence = reader.read();
-      const index = reader.read();
-      return { sequence, index, first: sequence - index };
-    });
-    const blocks = await this.#blocks(
-      db,
-      wanted.map((w) => w.first),
-    );
-    return wanted.map((w) => blocks.get(w.first)!.entry(w.index, w.sequence));
-  }
-
-  async #blocks(db: Db, firsts: readonly number[]): Promise<Map<number, BlockView>> {
-    const unique = [...new Set(firsts)];
-    let values: (Buffer | undefined)[];
-    try {
-      values = await db.getMany(unique.map(blockKey));
-    } catch (cause) {
-      throw unavailable('reading transfers failed', cause);
-    }
-    const blocks = new Map<number, BlockView>();
-    unique.forEach((first, i) => {
-      const value = values[i];
-      if (value === undefined) throw corrupt(`no block ${first}`);
-      blocks.set(first, openBlock(value));
-    });
-    return blocks;
   }
 
   async transfers(query: TransferQuery): Promise<Page<Transfer>> {
     const db = this.#openDb();
     const { account, after, limit } = validateQuery(query);
     try {
-      return account === undefined
-        ? await this.#transfersInOrder(db, after, limit)
-        : await this.#transfersOfAccount(db, account, after, limit);
+      if (account === undefined) {
+        const last = this.#lastSequence;
+        return await transfersInOrder(db, after, Math.min(after + limit, last), last);
+      }
+      // Until no index write is pending: from there to the iterator's snapshot (taken when it
+      // is created) nothing can run, so memory (the tail) and disk (the `h` entries) agree.
+      for (;;) {
+        const pending = this.#indexing;
+        await pending;
+        if (pending === this.#indexing) break;
+      }
+      this.#checkIndex();
+      const state = this.#accounts.get(account);
+      if (state === undefined) return { items: [], next: undefined };
+      return await transfersOfAccount(db, account, state.tail.slice(), after, limit);
     } catch (cause) {
       throw unavailable('reading transfers failed', cause);
     }
   }
 
-  async #transfersInOrder(db: Db, after: number, limit: number): Promise<Page<Transfer>> {
-    const last = this.#lastSequence;
-    const end = Math.min(after + limit, last);
-    const items: Transfer[] = [];
-    if (end <= after) return { items, next: undefined };
-    // The block holding `after + 1` starts at or before it.
-    const [start] = await db
-      .keys({ gte: blockKey(0), lte: blockKey(after + 1), reverse: true, limit: 1 })
-      .all();
-    if (start === undefined) throw corrupt('no block found');
-    for await (const [key, value] of db.iterator({ gte: start, lte: blockKey(end) })) {
-      const first = blockKeySequence(key);
-      const block = openBlock(value);
-      for (let i = Math.max(0, after + 1 - first); i < block.count && first + i <= end; i++) {
-        items.push(block.entry(i, first + i));
-      }
-    }
-    return { items, next: end < last ? end : undefined };
-  }
-
-  async #transfersOfAccount(
-    db: Db,
-    account: AccountId,
-    after: number,
-    limit: number,
-  ): Promise<Page<Transfer>> {
-    // Until no index write is pending: from there to the iterator's snapshot (taken when it
-    // is created) nothing can run, so memory (the tail) and disk (the `h` entries) agree.
-    for (;;) {
-      const pending = this.#indexing;
-      await pending;
-      if (pending === this.#indexing) break;
-    }
-    this.#checkIndex();
-    const state = this.#accounts.get(account);
-    if (state === undefined) return { items: [], next: undefined };
-    const prefix = Buffer.allocUnsafe(2 + account.length);
-    prefix[0] = KeyTag.History;
-    prefix.write(account, 1, 'latin1');
-    prefix[1 + account.length] = 0;
-    const from = Buffer.allocUnsafe(prefix.length + 6);
-    prefix.copy(from);
-    writeU48BE(from, prefix.length, after);
-    // Defensive: tail sequences at or below the last one read from `h` entries are skipped, so
-    // that a tail and an entry holding the same sequences could never list them twice.
-    const tail = state.tail.slice();
-    const wanted: number[] = [];
-    let lastSeen = after;
-    // One more than asked for tells whether there is a next page.
-    const iterator = db.iterator({ gt: from, lt: prefixEnd(prefix) });
-    try {
-      outer: for (;;) {
-        const entries = await iterator.nextv(64);
-        if (entries.length === 0) break;
-        for (const [, value] of entries) {
-          for (const sequence of readSequences(new VarintReader(value))) {
-            if (sequence <= lastSeen) continue;
-            wanted.push(sequence);
-            lastSeen = sequence;
-            if (wanted.length > limit) break outer;
-          }
-        }
-      }
-    } finally {
-      await iterator.close();
-    }
-    for (const sequence of tail) {
-      if (wanted.length > limit) break;
-      if (sequence > lastSeen) {
-        wanted.push(sequence);
-        lastSeen = sequence;
-      }
-    }
-    const page = wanted.slice(0, limit);
-    const items = await this.#transfersAt(db, page);
-    return { items, next: wanted.length > limit ? items.at(-1)!.sequence : undefined };
-  }
-
-  /** The transfers at these ascending sequences: one seek per block they fall in. */
-  async #transfersAt(db: Db, sequences: readonly number[]): Promise<Transfer[]> {
-    const items: Transfer[] = [];
-    let first = 0;
-    let block: BlockView | undefined;
-    for (const sequence of sequences) {
-      if (block === undefined || sequence >= first + block.count) {
-        const [entry] = await db
-          .iterator({ gte: blockKey(0), lte: blockKey(sequence), reverse: true, limit: 1 })
-          .all();
-        if (entry === undefined) throw corrupt(`no block for sequence ${sequence}`);
-        first = blockKeySequence(entry[0]);
-        block = openBlock(entry[1]);
-      }
-      items.push(block.entry(sequence - first, sequence));
-    }
-    return items;
-  }
-
   async record(key: string): Promise<Uint8Array | undefined> {
     const db = this.#openDb();
     if (typeof key !== 'string') throw new TypeError('a record key is a string');
-    try {
-      const value = await db.get(recordKey(key));
-      return value === undefined ? undefined : plainView(value);
-    } catch (cause) {
-      throw unavailable('reading a record failed', cause);
-    }
+    return readRecord(db, key);
   }
 
   async *records(prefix: string): AsyncIterable<[key: string, value: Uint8Array]> {
     const db = this.#openDb();
     if (typeof prefix !== 'string') throw new TypeError('prefix must be a string');
-    const start = recordKey(prefix);
-    const iterator = db.iterator({ gte: start, lt: prefixEnd(start) });
-    try {
-      for (;;) {
-        let entries: [Buffer, Buffer][];
-        try {
-          entries = await iterator.nextv(256);
-        } catch (cause) {
-          throw unavailable('reading records failed', cause);
-        }
-        if (entries.length === 0) return;
-        for (const [key, value] of entries) {
-          yield [key.toString('utf8', 1), plainView(value)];
-        }
-      }
-    } finally {
-      await iterator.close().catch(() => undefined);
-    }
+    yield* readRecords(db, prefix);
   }
 }
