@@ -7,7 +7,8 @@
  * transfers) and its records. Only then does memory follow and the commit resolve. If a write
  * fails, memory is unchanged, the commit fails with LEDGER_UNAVAILABLE, and so does every later
  * commit: the disk may hold the batch or not, and only a reopen (which reloads from disk) can
- * tell. Reads from disk (blocks, history, records) are in level-read.ts.
+ * tell. The derived entries are encoded in level-index.ts; reads from disk (blocks, history,
+ * records) are in level-read.ts.
  *
  * Layout. Keys are bytes; the first byte says what a key is (level-codec.ts has the codecs):
  *   m format                      format version (1 byte)
@@ -75,6 +76,14 @@ import {
   readU48BE,
 } from './level-codec.js';
 import {
+  ACCOUNTS_KEY,
+  INDEXED_KEY,
+  putAccountEntries,
+  putHistory,
+  putIdPointers,
+  putWatermarks,
+} from './level-index.js';
+import {
   idKey,
   readLocated,
   readRecord,
@@ -86,17 +95,11 @@ import {
   type Db,
 } from './level-read.js';
 import {
-  ACCOUNTS_KEY,
-  INDEXED_KEY,
   Planner,
   Scratch,
   Slot,
   Stager,
-  putAccountEntries,
   putBlock,
-  putHistory,
-  putIdPointers,
-  putWatermarks,
   stagedFromBlock,
   type Plan,
   type Staged,
