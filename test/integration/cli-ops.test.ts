@@ -94,11 +94,12 @@ describe('reading', () => {
   });
 
   it('farthing channels list: table with headers, JSON array, filters and pages', async () => {
-    const [table, json, closed, page, all] = await Promise.all([
+    const [table, json, closed, page, jsonPage, all] = await Promise.all([
       cli(['channels', 'list', ...conn]),
       cli(['channels', 'list', '--json', '--payee', 'payee-cli', ...conn]),
       cli(['channels', 'list', '--json', '--status', 'closed', ...conn]),
       cli(['channels', 'list', '--limit', '1', ...conn]),
+      cli(['channels', 'list', '--json', '--limit', '1', ...conn]),
       cli(['channels', 'list', '--json', '--limit', '1', '--all', '--device', d.deviceId, ...conn]),
     ]);
     expect(table.code).toBe(0);
@@ -127,6 +128,9 @@ describe('reading', () => {
     });
     expect(JSON.parse(closed.stdout)).toEqual([]);
     expect(page.stdout).toMatch(/more: farthing channels list --after [0-9a-f]{32}/);
+    // With --json, stdout stays one JSON array; the next page's cursor goes to stderr.
+    expect(JSON.parse(jsonPage.stdout)).toHaveLength(1);
+    expect(jsonPage.stderr).toMatch(/^next: [0-9a-f]{32}\n$/);
     expect(JSON.parse(all.stdout)).toHaveLength(2);
   });
 
@@ -180,10 +184,11 @@ describe('reading', () => {
   });
 
   it('farthing transfers: an account history', async () => {
-    const [table, json, paged] = await Promise.all([
+    const [table, json, paged, jsonPaged] = await Promise.all([
       cli(['transfers', `device/${d.deviceId}`, ...conn]),
       cli(['transfers', `device/${d.deviceId}`, '--json', ...conn]),
       cli(['transfers', `device/${d.deviceId}`, '--limit', '1', ...conn]),
+      cli(['transfers', `device/${d.deviceId}`, '--json', '--limit', '1', ...conn]),
     ]);
     expect(table.code).toBe(0);
     for (const header of ['seq', 'time', 'code', 'counterparty', 'amount'])
@@ -193,6 +198,8 @@ describe('reading', () => {
     const items = JSON.parse(json.stdout);
     expect(items.map((t: { code: string }) => t.code)).toEqual(['Deposit', 'Escrow', 'Escrow']);
     expect(paged.stdout).toMatch(/more: farthing transfers device\/\S+ --after \d+/);
+    const [first] = JSON.parse(jsonPaged.stdout);
+    expect(jsonPaged.stderr).toBe(`next: ${first.sequence}\n`);
   });
 });
 
