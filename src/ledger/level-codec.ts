@@ -4,7 +4,7 @@
  * the single writer's critical path, so these avoid per-item allocations and BigInt↔string
  * conversions.
  */
-import { FarthingError } from '../errors.js';
+import { FarthingError, isFarthingError } from '../errors.js';
 import type { Transfer, TransferCodeNumber, TransferInput } from './types.js';
 
 /** First byte of every key: what the key is. */
@@ -25,6 +25,12 @@ const MAX_U48 = 2 ** 48 - 1;
 
 export function corrupt(what: string): FarthingError {
   return new FarthingError('LEDGER_UNAVAILABLE', `ledger storage is corrupt: ${what}`);
+}
+
+/** A failure of the disk as LEDGER_UNAVAILABLE; the ledger's own coded errors pass through. */
+export function unavailable(message: string, cause: unknown): FarthingError {
+  if (isFarthingError(cause)) return cause;
+  return new FarthingError('LEDGER_UNAVAILABLE', message, { cause });
 }
 
 function asBuffer(bytes: Uint8Array): Buffer {

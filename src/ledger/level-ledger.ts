@@ -74,6 +74,7 @@ import {
   decodeAccountValue,
   openBlock,
   readU48BE,
+  unavailable,
 } from './level-codec.js';
 import {
   ACCOUNTS_KEY,
@@ -91,7 +92,6 @@ import {
   tagRange,
   transfersInOrder,
   transfersOfAccount,
-  unavailable,
   type Db,
 } from './level-read.js';
 import {

@@ -5,7 +5,6 @@
  * Key layout: the comment at the top of level-ledger.ts.
  */
 import type { Level } from 'level';
-import { FarthingError, isFarthingError } from '../errors.js';
 import {
   ID_KEY_BYTES,
   KeyTag,
@@ -17,17 +16,12 @@ import {
   readSequences,
   writeU48BE,
   VarintReader,
+  unavailable,
   type BlockView,
 } from './level-codec.js';
 import type { AccountId, Page, Transfer } from './types.js';
 
 export type Db = Level<Buffer, Buffer>;
-
-/** A failure of the disk as LEDGER_UNAVAILABLE; the ledger's own coded errors pass through. */
-export function unavailable(message: string, cause: unknown): FarthingError {
-  if (isFarthingError(cause)) return cause;
-  return new FarthingError('LEDGER_UNAVAILABLE', message, { cause });
-}
 
 export function tagRange(tag: number): { gte: Buffer; lt: Buffer } {
   return { gte: Buffer.of(tag), lt: Buffer.of(tag + 1) };
