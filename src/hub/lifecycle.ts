@@ -337,6 +337,13 @@ export class Lifecycle {
     const { table } = core;
     const channelId = table.channelId(slot).slice();
     const idHex = toHex(channelId);
+    if (table.durableSeq[slot]! < table.acceptedSeq[slot]!) {
+      // A failed group commit keeps verified vouchers staged (the flush above does not throw):
+      // closing on the durable one would settle short of what the hub accepted. The retry
+      // (the device's, the expiry timer's or an operator's) flushes it first.
+      core.logger.warn({ channel: idHex }, 'close deferred: an accepted voucher is not durable');
+      return { ok: false, status: Status.HUB_FAILURE };
+    }
     const record = decodeChannelRecord((await core.ledger.record(channelKey(idHex)))!);
     const seq = table.durableSeq[slot]!;
     const amount = table.durableAmount[slot]!;

@@ -17,6 +17,7 @@ import type { Hub } from '../../src/hub/hub.js';
 import type { Device } from '../../src/device/device.js';
 import type { DeviceChannel } from '../../src/device/device-channel.js';
 import type { Ledger } from '../../src/ledger/types.js';
+import { MemoryLedger } from '../../src/ledger/memory-ledger.js';
 
 const price = { baseUnits: 1000n, perUnits: 1n };
 let running: Hub[] = [];
@@ -232,6 +233,41 @@ describe('hub and device over an in-memory broker', () => {
     expect(close.seq).toBe(4);
     expect(close.amountBaseUnits).toBe(4_000n);
     expect(await ledger.balance(channelAccount(channel.channelIdHex), 'USD')).toBe(0n);
+    expect(await ledger.balance(deviceAccount(device.deviceId), 'USD')).toBe(1_000_000n - 4_000n);
+    await device.shutdown();
+  });
+
+  it('a close whose flush fails does not settle short of an accepted voucher: HUB_FAILURE, then the retry settles it', async () => {
+    // Group commits fail from voucher 4 on, until the hub has refused a close: voucher 4 is
+    // verified and accepted but stays staged, and the close's own flush fails too.
+    const ledger = new MemoryLedger();
+    let failing = false;
+    const commit = ledger.commit.bind(ledger);
+    ledger.commit = (request) =>
+      failing && request.transfers.length === 0
+        ? Promise.reject(new Error('a transient disk error'))
+        : commit(request);
+    const { hub, broker, hubKeyPair } = await startTestHub({ feeBasisPoints: 0 }, { ledger });
+    running.push(hub);
+    const device = await makeDevice(broker, hubKeyPair.publicKey, { resendMs: 50 });
+    await fund(ledger, device.publicKey, 1_000_000n);
+    const channel = await openForAcme(device, 100_000n);
+    for (let i = 0; i < 3; i++) await channel.pay(1);
+    await channel.whenAcked(3);
+    failing = true;
+    await channel.pay(1);
+    const slot = hub.table.slotOf(channel.channelId)!;
+    await waitFor(() => hub.table.acceptedSeq[slot] === 4, 5000, 'voucher 4 accepted');
+    const refusals: number[] = [];
+    channel.on('rejection', (rejection) => {
+      refusals.push(rejection.status);
+      failing = false;
+    });
+    const close = await channel.close();
+    expect(refusals[0]).toBe(Status.HUB_FAILURE);
+    expect(close.seq).toBe(4);
+    expect(close.amountBaseUnits).toBe(4_000n);
+    expect(await ledger.balance(payeeAccount('acme'), 'USD')).toBe(4_000n);
     expect(await ledger.balance(deviceAccount(device.deviceId), 'USD')).toBe(1_000_000n - 4_000n);
     await device.shutdown();
   });
