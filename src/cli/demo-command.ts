@@ -14,7 +14,6 @@ import type { Ledger } from '../ledger/types.js';
 import { createLogger, type LogLevel } from './logger.js';
 import { parsePositiveInt, parsePositiveNumber } from './parse.js';
 import { startHubProcess, type RunningHub } from './run-hub.js';
-import { exitTwoOnUsageError } from './sim-command.js';
 
 /**
  * `farthing demo` (what `npm start` runs): a whole Farthing system in one process, in a temp
@@ -61,7 +60,6 @@ export function demoCommand(): Command {
         .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
         .default('error'),
     )
-    .exitOverride(exitTwoOnUsageError)
     .action(async (flags: DemoFlags) => {
       process.exitCode = await runDemo(flags);
     });

@@ -5,6 +5,7 @@ import { hubCommand } from './hub-command.js';
 import { keygenCommand } from './keygen-command.js';
 import { opsCommands } from './ops/commands.js';
 import { simCommand } from './sim-command.js';
+import { exitTwoOnUsageErrors } from './usage-exit.js';
 
 const program = new Command('farthing')
   .description('Farthing: payment channels for IoT devices over MQTT')
@@ -16,5 +17,6 @@ const program = new Command('farthing')
   .addCommand(demoCommand());
 
 for (const command of opsCommands()) program.addCommand(command);
+exitTwoOnUsageErrors(program);
 
 await program.parseAsync(process.argv);

@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError, Option, type CommanderError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { fleetPassed, runFleet, type FleetOptions } from '../../device-sim/fleet.js';
 import { MISBEHAVIOUR_MODES, type MisbehaviourMode } from '../../device-sim/misbehaviour.js';
 import { createProgressReporter } from '../../device-sim/progress.js';
@@ -37,11 +37,6 @@ export function parseHubId(text: string): Uint8Array {
       `"${text}" is not a hub id (the base64url key id \`farthing hub\` prints)`,
     );
   return key;
-}
-
-/** Usage errors exit 2, like connection errors; --help and --version exit 0. */
-export function exitTwoOnUsageError(error: CommanderError): never {
-  process.exit(error.exitCode === 0 ? 0 : 2);
 }
 
 const AFTER_HELP = `
@@ -110,7 +105,6 @@ export function simCommand(): Command {
         .default('node'),
     )
     .addHelpText('after', AFTER_HELP)
-    .exitOverride(exitTwoOnUsageError)
     .action(async (flags: SimFlags) => {
       process.exitCode = await runSim(flags);
     });

@@ -326,6 +326,24 @@ describe('exit statuses', () => {
     expect(help.stdout).toContain('--json');
   });
 
+  it('2 on usage errors outside the operator commands too', async () => {
+    const [unknownCommand, noCommand, badHubFlag, keygenNoOut, version] = await Promise.all([
+      cli(['nosuch']),
+      cli([]),
+      cli(['hub', '--data', '/nonexistent/farthing-usage-test', '--bogus']),
+      cli(['keygen']),
+      cli(['--version']),
+    ]);
+    expect(unknownCommand.code).toBe(2);
+    expect(unknownCommand.stderr).toContain("unknown command 'nosuch'");
+    expect(noCommand.code).toBe(2);
+    expect(badHubFlag.code).toBe(2);
+    expect(badHubFlag.stderr).toContain("unknown option '--bogus'");
+    expect(keygenNoOut.code).toBe(2);
+    expect(keygenNoOut.stderr).toContain('--out');
+    expect(version.code).toBe(0);
+  });
+
   it('3 when the hub cannot be reached or refuses the token', async () => {
     const port = await freePort();
     const [unreachable, wrongToken] = await Promise.all([

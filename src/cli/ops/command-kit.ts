@@ -1,8 +1,7 @@
-import { Command, InvalidArgumentError, Option, type CommanderError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { parsePositiveInt } from '../parse.js';
 import {
   DEFAULT_ADMIN_URL,
-  ExitCode,
   OpsFailure,
   resolveConnection,
   type Connection,
@@ -42,15 +41,6 @@ export function withCommon(command: Command): Command {
     .option('--json', 'print JSON instead of a table', false)
     .addHelpText('after', HELP_FOOTER)
     .showHelpAfterError();
-}
-
-const exitOnUsageError = (error: CommanderError): never =>
-  process.exit(error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage);
-
-export function applyExitOverride(command: Command): Command {
-  command.exitOverride(exitOnUsageError);
-  for (const sub of command.commands) applyExitOverride(sub);
-  return command;
 }
 
 /** Runs a command body with a resolved connection; prints failures and sets the exit status. */

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { callAdmin } from './client.js';
-import { applyExitOverride, run, withCommon, type CommonFlags } from './command-kit.js';
+import { run, withCommon, type CommonFlags } from './command-kit.js';
 import { channelsCommand } from './channel-commands.js';
 import { json, keyValues, time } from './format.js';
 import {
@@ -117,5 +117,5 @@ export function opsCommands(): Command[] {
     transfersCommand(),
     depositCommand(),
     payoutsCommand(),
-  ].map(applyExitOverride);
+  ];
 }
