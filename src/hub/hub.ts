@@ -14,6 +14,7 @@ import { HubCounters, silentObserver, type HubObserver } from './counters.js';
 import type { HubCore } from './core.js';
 import { GroupCommitter } from './group-commit.js';
 import { Lifecycle, type CloseOutcome } from './lifecycle.js';
+import { depositTransferId } from './ids.js';
 import {
   systemClock,
   silentLogger,
@@ -47,7 +48,10 @@ export interface HubOptions {
 
 /** An operator deposit (admin API): money entering a device's prepaid account. */
 export interface DepositInput {
-  /** 32 lower-case hex characters; the same id again is an idempotent retry. */
+  /**
+   * The client's deposit id, 32 lower-case hex characters; the same id again is an idempotent
+   * retry. The ledger transfer's own id is derived from it (depositTransferId).
+   */
   id: string;
   deviceId: string;
   asset: string;
@@ -336,7 +340,7 @@ export class Hub {
       this.core.ledger.commit({
         transfers: [
           {
-            id: input.id,
+            id: depositTransferId(input.id),
             debitAccount: externalAccount(input.rail),
             creditAccount: deviceAccount(input.deviceId),
             asset: input.asset,

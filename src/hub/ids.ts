@@ -29,3 +29,10 @@ export const autoFundTransferId = (deviceId: string, amountBaseUnits: bigint): s
   transferIdFrom('autofund', deviceId, amountBaseUnits);
 export const payoutTransferId = (payeeId: string, asset: string, sequence: number): string =>
   transferIdFrom('payout', payeeId, asset, sequence);
+/**
+ * The ledger id of an operator's deposit, from the id its client chose. Hashed rather than
+ * taken as is: the hub's own ids derive from public data (channel ids), so a client id used
+ * verbatim could take the id of a settlement or refund the hub has yet to make and stall it.
+ */
+export const depositTransferId = (clientDepositId: string): string =>
+  transferIdFrom('deposit', clientDepositId);

@@ -8,6 +8,8 @@ import { decodeMessage } from '../../src/protocol/codec.js';
 import { MessageType } from '../../src/protocol/messages.js';
 import type { DeviceChannel } from '../../src/device/device-channel.js';
 import { cumulativeFee } from '../../src/channel/fees.js';
+import { depositTransferId, refundTransferId, settleTransferId } from '../../src/hub/ids.js';
+import { fromHex } from '../../src/protocol/bytes.js';
 import {
   AUTO_FUND,
   startAdminHub,
@@ -489,6 +491,10 @@ describe('POST /api/deposits', () => {
       balance: '18446744073709551615',
     });
     expect(first.body.id).toMatch(/^[0-9a-f]{32}$/);
+    // The ledger's transfer id is derived from the client's, in a namespace of its own.
+    expect(first.body.transferId).toBe(depositTransferId(first.body.id));
+    const history = await hub.api('GET', `/api/accounts/device/${deviceId}/transfers`);
+    expect(history.body.items.map((t: { id: string }) => t.id)).toEqual([first.body.transferId]);
     const retry = await hub.api('POST', '/api/deposits', {
       body: {
         device: deviceId,
@@ -555,5 +561,32 @@ describe('POST /api/deposits', () => {
     expect(huge.status).toBe(413);
     expect(huge.body.error.code).toBe('ADMIN_BAD_REQUEST');
     expect(await balance()).toBe(before);
+  });
+
+  it('a deposit id equal to an id the hub will use for its own transfers takes nothing from them', async () => {
+    const d = await hub.newDevice();
+    const channel = await openChannel(d, 'payee-gamma');
+    for (let i = 0; i < 3; i++) await channel.payBaseUnits(100n);
+    await channel.whenAcked();
+    const { seq } = (await hub.api('GET', `/api/channels/${channel.channelIdHex}`)).body.channel;
+    // The ids of the settlement and refund this channel has coming are public knowledge.
+    for (const id of [
+      settleTransferId(channel.channelIdHex, seq, 'payee'),
+      refundTransferId(fromHex(channel.channelIdHex)),
+    ]) {
+      const r = await hub.api('POST', '/api/deposits', {
+        body: { device: deviceId, amount: '1', id },
+      });
+      expect(r.status).toBe(201);
+    }
+    const settle = await hub.api('POST', '/api/settle');
+    expect(settle.status).toBe(200);
+    const settled = await hub.api('GET', `/api/channels/${channel.channelIdHex}`);
+    expect(settled.body.channel.settledAmount).toBe('300');
+    const close = await hub.api('POST', `/api/channels/${channel.channelIdHex}/close`);
+    expect(close.status).toBe(200);
+    expect(close.body).toMatchObject({ seq, amount: '300', refund: (100_000n - 300n).toString() });
+    const sums = await hub.api('GET', '/api/accounts');
+    expect(sums.body.sums).toEqual({ USD: '0' });
   });
 });

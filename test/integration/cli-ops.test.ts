@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceChannel } from '../../src/device/device-channel.js';
+import { depositTransferId } from '../../src/hub/ids.js';
 import { startAdminHub, type AdminHub, type TestDevice } from '../helpers/admin-hub.js';
 import { cliPath, ensureBuilt } from '../helpers/hub-process.js';
 import { freePort } from '../helpers/ports.js';
@@ -237,6 +238,7 @@ describe('changing', () => {
     expect(first.code).toBe(0);
     expect(first.stdout).toContain('deposit applied');
     expect(first.stdout).toContain('device/ops-device');
+    expect(first.stdout).toContain(depositTransferId(id));
     const again = await cli([
       'deposit',
       'ops-device',

@@ -135,6 +135,7 @@ export function depositCommand(): Command {
           result.applied === true ? 'deposit applied' : 'deposit already applied (same id)',
           [
             ['id', String(result.id)],
+            ['transfer', String(result.transferId)],
             ['account', String(result.account)],
             ['amount', `${String(result.amount)} ${String(result.asset)}`],
             ['reference', String(result.reference)],

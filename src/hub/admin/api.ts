@@ -6,6 +6,7 @@ import { fromHex } from '../../protocol/bytes.js';
 import { statusName } from '../../protocol/status.js';
 import { keyId } from '../../protocol/topics.js';
 import type { Hub } from '../hub.js';
+import { depositTransferId } from '../ids.js';
 import {
   CHANNEL_PREFIX,
   channelKey,
@@ -412,7 +413,7 @@ async function deposit(ctx: AdminContext, request: AdminRequest): Promise<AdminR
     applied = result.applied === 1;
   } catch (error) {
     if (isFarthingError(error, 'LEDGER_ID_CONFLICT'))
-      throw conflict(`transfer id ${id} was already used for a different transfer`);
+      throw conflict(`deposit id ${id} was already used for a different deposit`);
     if (isFarthingError(error, 'HUB_STOPPED')) throw unavailable('the hub is not running');
     throw error;
   }
@@ -421,6 +422,7 @@ async function deposit(ctx: AdminContext, request: AdminRequest): Promise<AdminR
     status: applied ? 201 : 200,
     body: {
       id,
+      transferId: depositTransferId(id),
       device: deviceId,
       account,
       from: externalAccount(ctx.depositRail),
