@@ -538,6 +538,11 @@ describe('POST /api/deposits', () => {
       { device: deviceId, amount: '10', asset: 'usd' },
       { device: deviceId, amount: '10', id: 'xyz' },
       { device: deviceId, amount: '10', reference: 'r'.repeat(65) },
+      { device: deviceId, amount: '10', reference: 'line\nbreak' },
+      { device: deviceId, amount: '10', reference: 'next\u0085line' },
+      { device: deviceId, amount: '10', reference: 'para\u2029graph' },
+      { device: deviceId, amount: '10', reference: 'evil\u202Etxt.exe' },
+      { device: deviceId, amount: '10', reference: 'lone \ud800 half' },
       { device: deviceId, amount: '10', ammount: '10' },
       [],
       'deposit',
@@ -547,6 +552,10 @@ describe('POST /api/deposits', () => {
       expect(r.status, JSON.stringify(body)).toBe(400);
       expect(r.body.error.code, JSON.stringify(body)).toBe('ADMIN_BAD_REQUEST');
     }
+    const fine = await hub.api('POST', '/api/deposits', {
+      body: { device: 'printable-device', amount: '1', reference: 'Überweisung № 7 — 😀' },
+    });
+    expect(fine.status).toBe(201);
     const notJson = await hub.api('POST', '/api/deposits', { rawBody: '{"device":' });
     expect(notJson.status).toBe(400);
     const wrongType = await hub.api('POST', '/api/deposits', {

@@ -367,6 +367,13 @@ async function accountTransfers(
 const DEPOSIT_FIELDS = ['device', 'amount', 'asset', 'reference', 'id'] as const;
 
 /**
+ * What a deposit reference may not hold: control and format characters (bidi overrides among
+ * them, which would make a CLI table lie), line and paragraph separators, unassigned or
+ * private-use code points, and lone surrogates (\p{Cs} under the u flag).
+ */
+const NOT_PRINTABLE = /[\p{C}\p{Zl}\p{Zp}]/u;
+
+/**
  * POST /api/deposits: credits device/<id> from external/<depositRail>, idempotent by id (201
  * when applied, 200 when the same deposit was already applied, 409 if the id was used for a
  * different one).
@@ -392,7 +399,7 @@ async function deposit(ctx: AdminContext, request: AdminRequest): Promise<AdminR
     if (
       typeof body.reference !== 'string' ||
       body.reference.length > 64 ||
-      [...body.reference].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f)
+      NOT_PRINTABLE.test(body.reference)
     )
       throw badRequest('reference must be a string of at most 64 printable characters');
     reference = body.reference;
