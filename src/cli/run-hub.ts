@@ -9,12 +9,14 @@ import { InlineVerifier } from '../hub/inline-verifier.js';
 import { VerifyPool } from '../hub/verify-pool.js';
 import { HubMetrics } from '../hub/metrics.js';
 import type { SignatureVerifier } from '../hub/ports.js';
-import type { HubSettings } from '../hub/settings.js';
+import { defaultHubSettings, type HubSettings } from '../hub/settings.js';
+import { checkHubSettings } from '../hub/settings-check.js';
 import { LevelLedger } from '../ledger/level-ledger.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../transport/embedded-broker.js';
 import type { BrokerLink } from '../transport/link.js';
 import { connectMqttLink } from '../transport/mqtt-link.js';
 import { keyId } from '../protocol/topics.js';
+import { ID_PATTERN } from '../protocol/limits.js';
 import { openDataDir, type DataDir } from './data-dir.js';
 import { withFaultInjection } from './fault-injection.js';
 import type { HostPort } from './parse.js';
@@ -59,6 +61,8 @@ export interface RunningHub {
 /** Wires the real pieces: data directory, LevelDB ledger, a broker (embedded or external), the hub. */
 export async function startHubProcess(config: HubProcessConfig): Promise<RunningHub> {
   const { logger } = config;
+  // Before anything is opened or listening: the hub would refuse them anyway, later.
+  checkHubSettings({ ...defaultHubSettings, ...config.settings });
   const dataDir = await openDataDir(config.dataDir);
   const hubKey = dataDir.keyPair.publicKey;
   const hubId = keyId(hubKey);
@@ -171,13 +175,24 @@ async function readPayeeSecrets(dataDir: string): Promise<Record<string, string>
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw new FarthingError('CONFIG_INVALID', `cannot read ${path}`, { cause: error });
   }
-  const parsed: unknown = JSON.parse(text);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new FarthingError('CONFIG_INVALID', `${path} is not JSON`, { cause: error });
+  }
   if (
     typeof parsed !== 'object' ||
     parsed === null ||
-    Object.values(parsed).some((v) => typeof v !== 'string')
+    Array.isArray(parsed) ||
+    Object.entries(parsed).some(
+      ([id, secret]) => !ID_PATTERN.test(id) || typeof secret !== 'string',
+    )
   ) {
-    throw new FarthingError('CONFIG_INVALID', `${path} must map payee ids to secret strings`);
+    throw new FarthingError(
+      'CONFIG_INVALID',
+      `${path} must map payee ids (1..64 characters of [A-Za-z0-9_-]) to secret strings`,
+    );
   }
   return parsed as Record<string, string>;
 }

@@ -29,6 +29,7 @@ import { Responder } from './responder.js';
 import { SerialQueue } from './serial-queue.js';
 import { Settlement, type SettlementRun } from './settlement.js';
 import { defaultHubSettings, type HubSettings } from './settings.js';
+import { checkHubSettings } from './settings-check.js';
 import { VoucherIntake } from './voucher-intake.js';
 import { InlineVerifier } from './inline-verifier.js';
 
@@ -96,6 +97,7 @@ export class Hub {
 
   constructor(private readonly options: HubOptions) {
     this.settings = { ...defaultHubSettings, ...options.settings };
+    checkHubSettings(this.settings);
     const hubKey = options.keyPair.publicKey;
     this.hubId = keyId(hubKey);
     this.upPrefix = upWildcard(this.hubId).slice(0, -1);
