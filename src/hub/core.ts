@@ -5,6 +5,7 @@ import type { HubCounters, HubObserver } from './counters.js';
 import type { GroupCommitter } from './group-commit.js';
 import type { Clock, HubLogger, SignatureVerifier } from './ports.js';
 import type { Responder } from './responder.js';
+import type { UnknownChannelLookups } from './refusals.js';
 import type { SerialQueue } from './serial-queue.js';
 import type { HubSettings } from './settings.js';
 
@@ -23,6 +24,8 @@ export interface HubCore {
   readonly committer: GroupCommitter;
   /** Serializes every read-then-commit of money. */
   readonly moneyQueue: SerialQueue;
+  /** Bounded lookups of channels not in memory (closed or unknown). */
+  readonly unknownLookups: UnknownChannelLookups;
   readonly clock: Clock;
   readonly logger: HubLogger;
 }

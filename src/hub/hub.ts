@@ -24,7 +24,7 @@ import {
   type SignatureVerifier,
 } from './ports.js';
 import { reloadOpenChannels } from './recovery.js';
-import { refuseChannelMessage } from './refusals.js';
+import { refuseChannelMessage, UnknownChannelLookups } from './refusals.js';
 import { Responder } from './responder.js';
 import { SerialQueue } from './serial-queue.js';
 import { Settlement, type SettlementRun } from './settlement.js';
@@ -129,6 +129,7 @@ export class Hub {
       observer: options.observer ?? silentObserver,
       committer,
       moneyQueue: new SerialQueue(),
+      unknownLookups: new UnknownChannelLookups({ ledger: options.ledger }),
       clock,
       logger,
     };

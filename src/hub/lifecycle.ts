@@ -24,7 +24,7 @@ import {
 import { Status } from '../protocol/status.js';
 import { keyId } from '../protocol/topics.js';
 import { ChannelTable, SlotStatus } from './channel-table.js';
-import { closedOrUnknown, refuseChannelMessage } from './refusals.js';
+import { refuseChannelMessage } from './refusals.js';
 import { pushChannelFee, pushSettlementLeg } from './settlement-transfers.js';
 import { nowUnixS, type HubCore } from './core.js';
 import { autoFundTransferId, escrowTransferId, refundTransferId, topUpTransferId } from './ids.js';
@@ -263,9 +263,9 @@ export class Lifecycle {
     );
   }
 
-  /** CHANNEL_CLOSED if the durable record says so, else CHANNEL_UNKNOWN. */
+  /** CHANNEL_CLOSED if the durable record says so, else CHANNEL_UNKNOWN (bounded: HUB_BUSY). */
   unknownStatus(channelId: Uint8Array): Promise<number> {
-    return closedOrUnknown(this.core, channelId).catch(() => Status.CHANNEL_UNKNOWN);
+    return this.core.unknownLookups.status(channelId);
   }
 
   /** Device-signed CloseRequest: the signature is checked, then the channel closes. */

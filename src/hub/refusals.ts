@@ -37,3 +37,30 @@ export async function closedOrUnknown(
     ? Status.CHANNEL_CLOSED
     : Status.CHANNEL_UNKNOWN;
 }
+
+/** Most ledger reads in flight for channels not in memory, across every message type. */
+export const MAX_UNKNOWN_LOOKUPS = 256;
+
+/**
+ * closedOrUnknown for messages off the wire. Each lookup costs a read, and a made-up channel
+ * id costs its sender nothing (a ReceiptRequest is not even signed), so past a bound shared by
+ * vouchers, receipt requests, top-ups and closes the answer is HUB_BUSY; a failed read is
+ * HUB_FAILURE, which a device retries, not a verdict on the channel.
+ */
+export class UnknownChannelLookups {
+  private inFlight = 0;
+
+  constructor(private readonly core: Pick<HubCore, 'ledger'>) {}
+
+  async status(channelId: Uint8Array): Promise<number> {
+    if (this.inFlight >= MAX_UNKNOWN_LOOKUPS) return Status.HUB_BUSY;
+    this.inFlight++;
+    try {
+      return await closedOrUnknown(this.core, channelId);
+    } catch {
+      return Status.HUB_FAILURE;
+    } finally {
+      this.inFlight--;
+    }
+  }
+}

@@ -5,7 +5,7 @@ import { Status } from '../protocol/status.js';
 import { ChannelTable } from './channel-table.js';
 import { nowUnixS, type HubCore } from './core.js';
 import type { StagedVoucher } from './group-commit.js';
-import { closedOrUnknown, refuseChannelMessage } from './refusals.js';
+import { refuseChannelMessage } from './refusals.js';
 import type { VerifyItem } from './ports.js';
 
 /** Signed receipts a commit may make for the receipt interval (requested ones do not count). */
@@ -30,7 +30,6 @@ export class VoucherIntake {
   private batchSize = 0;
   private scheduled = false;
   private pendingVerifications = 0;
-  private unknownLookups = 0;
   /** The verification round each channel's newest offered voucher belongs to. */
   private readonly roundOf = new Map<string, Promise<void>>();
   /** The round that the vouchers now in `batch` will be verified in. */
@@ -204,19 +203,11 @@ export class VoucherIntake {
     core.responder.ack(deviceKey, core.table.channelId(slot), seq, core.table.durableAmount[slot]!);
   }
 
-  /**
-   * A channel not in memory is either closed (its record says so) or unknown. The lookup costs a
-   * read, so a flood of made-up channel ids is answered HUB_BUSY past a small bound.
-   */
+  /** A channel not in memory is either closed (its record says so) or unknown. */
   private refuseUnknown(deviceKey: Uint8Array, voucher: Voucher): void {
-    if (this.unknownLookups >= 256) return this.reject(deviceKey, voucher, Status.HUB_BUSY);
-    this.unknownLookups++;
-    closedOrUnknown(this.core, voucher.channelId)
-      .catch(() => Status.HUB_FAILURE)
-      .then((status) => {
-        this.unknownLookups--;
-        this.reject(deviceKey, voucher, status);
-      });
+    void this.core.unknownLookups
+      .status(voucher.channelId)
+      .then((status) => this.reject(deviceKey, voucher, status));
   }
 
   reject(deviceKey: Uint8Array, voucher: Voucher, status: number): void {
