@@ -229,7 +229,9 @@ export function decodeBalance(bytes: Uint8Array): bigint {
 
 // ---- account values ----
 
-const ACCOUNT_VALUE_VERSION = 1;
+/** Version 1 held the asset count in one byte; version 2, written since, in a varint. */
+const ACCOUNT_VALUE_VERSION = 2;
+const ACCOUNT_VALUE_VERSION_U8_ASSETS = 1;
 
 export interface AccountValue {
   /** The last sequence the value reflects: the account's transfers up to it, none after. */
@@ -243,15 +245,15 @@ export interface AccountValue {
 /** Upper bound of an account value's size. */
 export function accountValueBound(assets: number, tailLength: number): number {
   return (
-    2 +
-    MAX_VARINT_BYTES +
+    1 +
+    2 * MAX_VARINT_BYTES +
     assets * (2 + 12 + MAX_BALANCE_BYTES) +
     MAX_VARINT_BYTES * (1 + tailLength)
   );
 }
 
 /**
- * version u8 | asOf varint | asset count u8 | per asset: length u8, ASCII, balance length u8,
+ * version u8 | asOf varint | asset count varint (u8 in version 1) | per asset: length u8, ASCII, balance length u8,
  * balance | tail count varint | tail: varint deltas from 0 (writeSequences).
  */
 export function writeAccountHeader(
@@ -260,11 +262,10 @@ export function writeAccountHeader(
   asOf: number,
   assets: number,
 ): number {
-  if (assets < 1 || assets > 255) throw new RangeError(`an account holds 1..255 assets`);
+  if (assets < 1) throw new RangeError('an account value holds at least one asset');
   out[offset++] = ACCOUNT_VALUE_VERSION;
   offset = writeVarint(out, offset, asOf);
-  out[offset++] = assets;
-  return offset;
+  return writeVarint(out, offset, assets);
 }
 
 export function writeAccountBalance(
@@ -321,12 +322,22 @@ export function encodeAccountValue(value: AccountValue): Buffer {
 
 export function decodeAccountValue(bytes: Uint8Array): AccountValue {
   const buf = asBuffer(bytes);
-  if (buf.length < 3 || buf[0] !== ACCOUNT_VALUE_VERSION) throw corrupt('account value');
+  const version = buf[0];
+  if (
+    buf.length < 3 ||
+    (version !== ACCOUNT_VALUE_VERSION && version !== ACCOUNT_VALUE_VERSION_U8_ASSETS)
+  )
+    throw corrupt('account value');
   const header = new VarintReader(buf, 1);
   const asOf = header.read();
-  const assets = buf[header.offset];
-  if (assets === undefined) throw corrupt('account value');
-  let offset = header.offset + 1;
+  let assets: number;
+  if (version === ACCOUNT_VALUE_VERSION) assets = header.read();
+  else {
+    const count = buf[header.offset++];
+    if (count === undefined) throw corrupt('account value');
+    assets = count;
+  }
+  let offset = header.offset;
   const balances: AccountValue['balances'] = [];
   for (let a = 0; a < assets; a++) {
     const assetLength = buf[offset++];

@@ -205,6 +205,24 @@ describe('LevelLedger specifics', () => {
     await expectCode(track(new LevelLedger({ path })).open(), 'INVARIANT_BROKEN');
   });
 
+  it('an account may hold any number of assets: 300 survive checkpoints, close and reopen', async () => {
+    const path = await dir();
+    const ledger = new LevelLedger({ path, checkpointTransfers: 0 });
+    await ledger.open();
+    const assets = Array.from({ length: 300 }, (_, i) => `A${i}`);
+    await ledger.commit({
+      transfers: assets.map((asset, i) => ({ ...deposit(1000 + i, BigInt(i + 1)), asset })),
+    });
+    // The device's entry is due at once (checkpoint every 0 transfers): written with 301 assets.
+    await ledger.commit({ transfers: [deposit(1, 7n)] });
+    await ledger.close();
+    const reopened = track(new LevelLedger({ path }));
+    await reopened.open();
+    expect(await reopened.balance(DEVICE, 'A299')).toBe(300n);
+    expect(await reopened.balance(DEVICE, 'USD')).toBe(7n);
+    expect((await reopened.balances()).filter((b) => b.account === DEVICE)).toHaveLength(301);
+  });
+
   it('leaves memory unchanged when a write fails, and refuses later commits', async () => {
     const path = await dir();
     const ledger = track(new FailingLedger({ path }));

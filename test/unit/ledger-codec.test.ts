@@ -89,6 +89,22 @@ describe('level codec', () => {
     expect(() => decodeAccountValue(Uint8Array.of(9, 1))).toThrow(/corrupt/);
   });
 
+  it('reads account values of version 1, whose asset count is one byte', () => {
+    const value = {
+      asOf: 5,
+      balances: Array.from({ length: 200 }, (_, i) => ({
+        asset: `A${i}`,
+        balanceBaseUnits: BigInt(i),
+      })),
+      tail: [5],
+    };
+    const current = encodeAccountValue(value);
+    // version 2 | asOf 5 | count 200 as a varint (0xc8 0x01) | the rest, the same in both.
+    expect([...current.subarray(0, 4)]).toEqual([2, 5, 0xc8, 0x01]);
+    const versionOne = Uint8Array.of(1, 5, 200, ...current.subarray(4));
+    expect(decodeAccountValue(versionOne)).toEqual(value);
+  });
+
   it('refuses corrupt blocks', () => {
     expect(() => openBlock(new Uint8Array(3))).toThrow(/corrupt/);
     expect(() => openBlock(Uint8Array.of(2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))).toThrow(/corrupt/);
