@@ -525,18 +525,26 @@ export class LevelLedger implements Ledger {
       const written = this.writeBatch(writing, { sync: this.#sync });
       let due: AccountState[] = [];
       if (applies) {
-        // Encoded while the synchronous write is in flight; written once it is durable.
-        index = db.batch();
-        const last = plan!.firstSequence + plan!.fresh - 1;
-        putIdPointers(index, plan!, this.#scratch);
-        putHistory(index, plan!, this.#scratch);
-        // The accounts dirty for too long get their entry rewritten (as this commit leaves them).
-        due = this.#dirty.takeDirtySince(last - this.#checkpointTransfers);
-        putAccountEntries(index, plan!, due, last, this.#scratch);
-        // Every change up to `accounts` is in an entry once this batch lands: what is still
-        // dirty changed later, and so did this commit's accounts.
-        const accounts = Math.min(this.#dirty.oldest() ?? Infinity, plan!.firstSequence) - 1;
-        putWatermarks(index, last, accounts);
+        try {
+          // Encoded while the synchronous write is in flight; written once it is durable.
+          index = db.batch();
+          const last = plan!.firstSequence + plan!.fresh - 1;
+          putIdPointers(index, plan!, this.#scratch);
+          putHistory(index, plan!, this.#scratch);
+          // The accounts dirty for too long get their entry rewritten (as this commit leaves them).
+          due = this.#dirty.takeDirtySince(last - this.#checkpointTransfers);
+          putAccountEntries(index, plan!, due, last, this.#scratch);
+          // Every change up to `accounts` is in an entry once this batch lands: what is still
+          // dirty changed later, and so did this commit's accounts.
+          const accounts = Math.min(this.#dirty.oldest() ?? Infinity, plan!.firstSequence) - 1;
+          putWatermarks(index, last, accounts);
+        } catch (cause) {
+          // The block may land while memory cannot follow it: fence the ledger (no more commits,
+          // no checkpoint at close), so that the next open replays the block from disk.
+          this.#writeFailure = cause;
+          await written.catch(() => writing.close().catch(() => undefined));
+          throw unavailable('encoding the ledger index failed; reopen the ledger', cause);
+        }
       }
       try {
         await written;
