@@ -117,7 +117,13 @@ import type {
   TransferId,
   TransferQuery,
 } from './types.js';
-import { checkRecord, checkRecordFields, selectBalances, validateQuery } from './validate.js';
+import {
+  checkRecord,
+  checkRecordFields,
+  checkRecordLookup,
+  selectBalances,
+  validateQuery,
+} from './validate.js';
 
 export interface LevelLedgerOptions {
   /** The LevelDB directory; created if missing. */
@@ -713,13 +719,13 @@ export class LevelLedger implements Ledger {
 
   async record(key: string): Promise<Uint8Array | undefined> {
     const db = this.#openDb();
-    if (typeof key !== 'string') throw new TypeError('a record key is a string');
+    checkRecordLookup(key, 'key');
     return readRecord(db, key);
   }
 
   async *records(prefix: string): AsyncIterable<[key: string, value: Uint8Array]> {
     const db = this.#openDb();
-    if (typeof prefix !== 'string') throw new TypeError('prefix must be a string');
+    checkRecordLookup(prefix, 'prefix');
     yield* readRecords(db, prefix);
   }
 }

@@ -16,6 +16,7 @@ import type {
   AccountId,
 } from './types.js';
 import {
+  checkRecordLookup,
   compareRecordKeys,
   planBatch,
   selectBalances,
@@ -121,12 +122,13 @@ export class MemoryLedger implements Ledger {
 
   async record(key: string): Promise<Uint8Array | undefined> {
     this.#assertOpen();
+    checkRecordLookup(key, 'key');
     return this.#records.get(key)?.slice();
   }
 
   async *records(prefix: string): AsyncIterable<[key: string, value: Uint8Array]> {
     this.#assertOpen();
-    if (typeof prefix !== 'string') throw new TypeError('prefix must be a string');
+    checkRecordLookup(prefix, 'prefix');
     // A snapshot at the start, as a LevelDB iterator sees one.
     const matching: [string, Uint8Array][] = [];
     for (const [key, value] of this.#records) {

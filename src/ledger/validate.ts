@@ -96,6 +96,15 @@ export function checkRecord(record: RecordWrite, index: number): RecordWrite {
   return { key, value };
 }
 
+/**
+ * A key or prefix to look records up by: a string of whole characters. A lone UTF-16 half has
+ * no UTF-8 form, so LevelDB would look up U+FFFD in its place where memory looks up the half.
+ */
+export function checkRecordLookup(text: unknown, what: 'key' | 'prefix'): asserts text is string {
+  if (typeof text !== 'string') throw new TypeError(`a record ${what} is a string`);
+  if (!isWellFormed(text)) throw new TypeError(`a record ${what} is not well-formed`);
+}
+
 /** What checkRecord checks, on fields already read (no allocation). */
 export function checkRecordFields(
   key: unknown,

@@ -460,6 +460,14 @@ export function ledgerContract(name: string, makeLedger: MakeLedger): void {
         expect(Buffer.from((await ledger.record('v'))!).toString()).toBe('abc');
       });
 
+      it('refuses a record key or prefix with a lone UTF-16 half as misuse', async () => {
+        const ledger = await open();
+        await ledger.commit({ transfers: [], records: [{ key: 'x\uFFFD', value: bytes('1') }] });
+        await expect(ledger.record('x\uD800')).rejects.toThrow(TypeError);
+        await expect(allRecords(ledger, '\uD83D')).rejects.toThrow(TypeError);
+        expect(await allRecords(ledger, 'x')).toEqual([['x\uFFFD', '1']]);
+      });
+
       it('stores an empty record value', async () => {
         const ledger = await open();
         await ledger.commit({
