@@ -81,10 +81,8 @@ export class Lifecycle {
     }
     const checked = checkOpen(request, this.policy, nowUnixS(core), deviceKey);
     if (!checked.ok) return refuse(checked.status);
-    const [valid] = await core.verifier.verifyBatch([
-      { signature: signed.signature, message: signed.toBeSigned, publicKey: request.deviceKey },
-    ]);
-    if (valid !== true) return refuse(Status.SIGNATURE_INVALID);
+    const badSignature = await this.signatureRefusal(deviceKey, signed);
+    if (badSignature !== undefined) return refuse(badSignature);
 
     await core.moneyQueue.run(async () => {
       if (core.table.slotOf(channelId) !== undefined)
@@ -192,10 +190,8 @@ export class Lifecycle {
     const precheck = this.checkTopUpNow(deviceKey, request);
     if (precheck === 'unknown') return refuse(await this.unknownStatus(request.channelId));
     if (precheck.kind === 'refuse') return refuse(precheck.status);
-    const [valid] = await core.verifier.verifyBatch([
-      { signature: signed.signature, message: signed.toBeSigned, publicKey: deviceKey },
-    ]);
-    if (valid !== true) return refuse(Status.SIGNATURE_INVALID);
+    const badSignature = await this.signatureRefusal(deviceKey, signed);
+    if (badSignature !== undefined) return refuse(badSignature);
 
     await core.moneyQueue.run(async () => {
       const verdict = this.checkTopUpNow(deviceKey, request);
@@ -263,6 +259,25 @@ export class Lifecycle {
     );
   }
 
+  /**
+   * A control message's signature check: undefined if it verifies, SIGNATURE_INVALID if not,
+   * HUB_FAILURE (which the device retries) if the verifier itself failed, a worker lost say.
+   */
+  private async signatureRefusal(
+    deviceKey: Uint8Array,
+    signed: SignedEnvelope,
+  ): Promise<number | undefined> {
+    try {
+      const [valid] = await this.core.verifier.verifyBatch([
+        { signature: signed.signature, message: signed.toBeSigned, publicKey: deviceKey },
+      ]);
+      return valid === true ? undefined : Status.SIGNATURE_INVALID;
+    } catch (error) {
+      this.core.logger.error({ err: error }, 'a signature check failed');
+      return Status.HUB_FAILURE;
+    }
+  }
+
   /** CHANNEL_CLOSED if the durable record says so, else CHANNEL_UNKNOWN (bounded: HUB_BUSY). */
   unknownStatus(channelId: Uint8Array): Promise<number> {
     return this.core.unknownLookups.status(channelId);
@@ -281,10 +296,8 @@ export class Lifecycle {
     const slot = core.table.slotOf(channelId);
     if (slot !== undefined && !core.table.isDeviceKey(slot, deviceKey))
       return refuse(Status.CHANNEL_NOT_OWNED);
-    const [valid] = await core.verifier.verifyBatch([
-      { signature: signed.signature, message: signed.toBeSigned, publicKey: deviceKey },
-    ]);
-    if (valid !== true) return refuse(Status.SIGNATURE_INVALID);
+    const badSignature = await this.signatureRefusal(deviceKey, signed);
+    if (badSignature !== undefined) return refuse(badSignature);
     const outcome = await this.close(channelId, CloseReason.Cooperative, deviceKey, request.seq);
     if (!outcome.ok) return refuse(outcome.status);
     // A repeated CloseRequest gets the same CloseReceipt again (close() re-sends it).
@@ -325,11 +338,18 @@ export class Lifecycle {
       core.table.status[slot] = SlotStatus.Closing;
     }
     await core.committer.flush();
-    return core.moneyQueue.run(async () => {
-      const current = core.table.slotOfKey(key);
-      if (current === undefined) return this.closedOutcome(channelId, requester);
-      return this.commitClose(current, reason);
-    });
+    return core.moneyQueue
+      .run(async () => {
+        const current = core.table.slotOfKey(key);
+        if (current === undefined) return this.closedOutcome(channelId, requester);
+        return this.commitClose(current, reason);
+      })
+      .catch((error: unknown): CloseOutcome => {
+        // A failed read: the channel stays closing, and the caller (a device, the expiry
+        // timer, an operator) hears HUB_FAILURE and retries, as after a failed commit.
+        core.logger.error({ err: error, channel: toHex(channelId) }, 'close failed');
+        return { ok: false, status: Status.HUB_FAILURE };
+      });
   }
 
   private async commitClose(slot: number, reason: CloseReasonNumber): Promise<CloseOutcome> {

@@ -17,6 +17,8 @@ import type { Hub } from '../../src/hub/hub.js';
 import type { Device } from '../../src/device/device.js';
 import type { DeviceChannel } from '../../src/device/device-channel.js';
 import type { Ledger } from '../../src/ledger/types.js';
+import { InlineVerifier } from '../../src/hub/inline-verifier.js';
+import type { SignatureVerifier } from '../../src/hub/ports.js';
 import { MemoryLedger } from '../../src/ledger/memory-ledger.js';
 
 const price = { baseUnits: 1000n, perUnits: 1n };
@@ -269,6 +271,37 @@ describe('hub and device over an in-memory broker', () => {
     expect(close.amountBaseUnits).toBe(4_000n);
     expect(await ledger.balance(payeeAccount('acme'), 'USD')).toBe(4_000n);
     expect(await ledger.balance(deviceAccount(device.deviceId), 'USD')).toBe(1_000_000n - 4_000n);
+    await device.shutdown();
+  });
+
+  it('a failing signature check answers a top-up and a close HUB_FAILURE, and the retries succeed', async () => {
+    // A verifier that fails (as when a pool worker is lost) for control messages while told to.
+    let failing = false;
+    const inline = new InlineVerifier();
+    const verifier: SignatureVerifier = {
+      verifyBatch: (items) =>
+        failing && items.length === 1
+          ? Promise.reject(new Error('verify worker lost'))
+          : inline.verifyBatch(items),
+      close: () => inline.close(),
+    };
+    const { hub, broker, ledger, hubKeyPair } = await startTestHub({}, { verifier });
+    running.push(hub);
+    const device = await makeDevice(broker, hubKeyPair.publicKey, { resendMs: 50 });
+    await fund(ledger, device.publicKey, 1_000_000n);
+    const channel = await openForAcme(device, 100_000n);
+    await channel.pay(1);
+    await channel.whenAcked(1);
+    const refusals: number[] = [];
+    channel.on('rejection', (rejection) => {
+      refusals.push(rejection.status);
+      failing = false;
+    });
+    failing = true;
+    expect((await channel.topUp(200_000n)).capacityBaseUnits).toBe(200_000n);
+    failing = true;
+    expect((await channel.close()).amountBaseUnits).toBe(1_000n);
+    expect(refusals).toEqual([Status.HUB_FAILURE, Status.HUB_FAILURE]);
     await device.shutdown();
   });
 
