@@ -291,6 +291,29 @@ describe('changing', () => {
   });
 });
 
+describe('a deposit whose answer is lost', () => {
+  it('says which --id repeats it at most once', async () => {
+    const port = await freePort();
+    const lost = await cli([
+      'deposit',
+      'ops-retry',
+      '70',
+      '--admin',
+      `http://127.0.0.1:${port}`,
+      '--token',
+      'x'.repeat(43),
+    ]);
+    expect(lost.code).toBe(3);
+    expect(lost.stderr).toContain('may or may not have been applied');
+    const id = /--id ([0-9a-f]{32})/.exec(lost.stderr)?.[1];
+    expect(id).toBeDefined();
+    const retried = await cli(['deposit', 'ops-retry', '70', '--id', id!, '--json', ...conn]);
+    expect(JSON.parse(retried.stdout)).toMatchObject({ id, applied: true, balance: '70' });
+    const again = await cli(['deposit', 'ops-retry', '70', '--id', id!, '--json', ...conn]);
+    expect(JSON.parse(again.stdout)).toMatchObject({ id, applied: false, balance: '70' });
+  });
+});
+
 describe('exit statuses', () => {
   it('1 when the hub refuses: unknown channel or account, malformed id', async () => {
     const [unknown, malformed, account] = await Promise.all([

@@ -1,6 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { Command } from 'commander';
 import type { TransferView } from '../../hub/admin/views.js';
-import { callAdmin } from './client.js';
+import { callAdmin, OpsFailure } from './client.js';
 import {
   limitOption,
   nextHint,
@@ -114,21 +115,35 @@ export function depositCommand(): Command {
       .argument('<amount>', 'whole base units, e.g. 5000000000')
       .option('--asset <code>', "the asset (default: the hub's first asset)")
       .option('--reference <text>', 'free text stored with the transfer (at most 64 characters)')
-      .option('--id <hex>', 'transfer id, 32 hex characters; repeat it to retry safely'),
+      .option(
+        '--id <hex>',
+        'deposit id, 32 hex characters (default: a random one); repeat it to retry safely',
+      ),
   ).action(async (device: string, amount: string, flags: DepositFlags) =>
     run<DepositFlags>(async (connection, f, out) => {
+      // Chosen here, not by the hub: if the answer is lost, the operator can repeat the deposit
+      // under the same id and it applies at most once.
+      const id = f.id ?? randomBytes(16).toString('hex');
+      const request = {
+        device,
+        amount,
+        ...(f.asset === undefined ? {} : { asset: f.asset }),
+        ...(f.reference === undefined ? {} : { reference: f.reference }),
+        id,
+      };
       const result = await callAdmin<Record<string, string | boolean>>(
         connection,
         'POST',
         '/api/deposits',
-        {
-          device,
-          amount,
-          ...(f.asset === undefined ? {} : { asset: f.asset }),
-          ...(f.reference === undefined ? {} : { reference: f.reference }),
-          ...(f.id === undefined ? {} : { id: f.id }),
-        },
-      );
+        request,
+      ).catch((error: unknown) => {
+        if (error instanceof OpsFailure && error.message.startsWith('ADMIN_UNREACHABLE'))
+          throw new OpsFailure(
+            error.exitCode,
+            `${error.message}\nthe deposit may or may not have been applied: repeat it with --id ${id} to apply it at most once`,
+          );
+        throw error;
+      });
       if (f.json) return out(json(result));
       out(
         keyValues(
