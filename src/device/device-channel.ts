@@ -34,6 +34,8 @@ export interface ChannelHost {
   readonly sign: SignFn;
   publish(payload: Uint8Array, qos: 0 | 1): void;
   persist(): Promise<void>;
+  /** Saves without a caller to tell; a failure is reported on the device ('saveFailed'). */
+  persistInBackground(): void;
   readonly resendMs: number;
   readonly timeoutMs: number;
 }
@@ -77,8 +79,14 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
   status: 'open' | 'closed';
   closeReceipt: CloseReceipt | undefined;
   private lastVoucher: Uint8Array | undefined;
+  /**
+   * The newest voucher known to be saved: the only one ever re-sent. One still being saved must
+   * not leave the device, or a crash before the save completes would let it sign that seq again
+   * for another amount.
+   */
+  private savedVoucher: { seq: number; bytes: Uint8Array } | undefined;
   /** The hub refused the newest voucher for good: a close stands by the acknowledged one. */
-  private newestRefused = false;
+  private newestRefusal: RequestRefusedError | undefined;
   private readonly ackWaiters: {
     seq: number;
     resolve: (v: VoucherSent) => void;
@@ -112,6 +120,8 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
     this.amountBaseUnits = BigInt(persisted.amountBaseUnits);
     this.lastVoucher =
       persisted.lastVoucherHex === '' ? undefined : fromHex(persisted.lastVoucherHex);
+    if (this.lastVoucher !== undefined)
+      this.savedVoucher = { seq: this.seq, bytes: this.lastVoucher };
     this.status = persisted.status;
   }
 
@@ -184,28 +194,44 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
       this.host.sign,
     );
     this.lastVoucher = bytes;
-    this.newestRefused = false;
+    this.newestRefusal = undefined;
     const sent = { seq: this.seq, amountBaseUnits: owedBaseUnits };
     // Persist before publishing: after a crash the device must not sign this seq again.
     await this.host.persist();
+    if (this.savedVoucher === undefined || this.savedVoucher.seq < sent.seq)
+      this.savedVoucher = { seq: sent.seq, bytes };
     this.host.publish(bytes, 1);
     this.armAckTimer();
     return sent;
   }
 
-  /** Re-sends the newest voucher (after a reconnect, a reboot, a HUB_BUSY or before a close). */
+  /**
+   * Re-sends the newest saved voucher (after a reconnect, a reboot, a HUB_BUSY or before a
+   * close), and keeps re-sending it until the hub acknowledges it.
+   */
   resendLatest(): void {
-    if (this.status === 'open' && this.lastVoucher !== undefined)
-      this.host.publish(this.lastVoucher, 1);
+    if (this.status !== 'open' || this.savedVoucher === undefined) return;
+    this.host.publish(this.savedVoucher.bytes, 1);
+    if (this.ackedSeq < this.savedVoucher.seq) this.armAckTimer();
   }
 
   /** Resolves when the hub has acknowledged (made durable) a voucher with at least this seq. */
   whenAcked(seq: number = this.seq): Promise<VoucherSent> {
     if (this.ackedSeq >= seq)
       return Promise.resolve({ seq: this.ackedSeq, amountBaseUnits: this.ackedAmountBaseUnits });
-    const waiting = new Promise<VoucherSent>((resolve, reject) =>
-      this.ackWaiters.push({ seq, resolve, reject }),
-    );
+    // No acknowledgement can come any more: the channel is closed, or that voucher was refused.
+    const final =
+      this.status === 'closed'
+        ? new RequestRefusedError('voucher', Status.CHANNEL_CLOSED)
+        : seq >= this.seq
+          ? this.newestRefusal
+          : undefined;
+    const waiting =
+      final !== undefined
+        ? Promise.reject(final)
+        : new Promise<VoucherSent>((resolve, reject) =>
+            this.ackWaiters.push({ seq, resolve, reject }),
+          );
     waiting.catch(() => undefined); // handled for fire-and-forget callers; awaiting still throws
     return waiting;
   }
@@ -256,7 +282,7 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
       this.closeRequest = new PendingRequest<CloseReceipt>(
         'close',
         () => {
-          const seq = this.newestRefused ? this.ackedSeq : this.seq;
+          const seq = this.newestRefusal !== undefined ? this.ackedSeq : this.seq;
           if (signed?.seq !== seq) {
             const message = { type: MessageType.CloseRequest, channelId: this.channelId, seq };
             signed = { seq, bytes: encodeMessage(message, this.host.sign) };
@@ -300,7 +326,7 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
     ) {
       this.topUpRequest.pending.resolve(receipt);
       this.topUpRequest = undefined;
-      void this.host.persist();
+      this.host.persistInBackground();
     }
     this.receiptRequest?.resolve(receipt);
     this.resolveAckWaiters();
@@ -318,7 +344,7 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
           this.stopAckTimer();
           this.armAckTimer();
         } else if (rejection.seq === this.seq) {
-          this.newestRefused = true;
+          this.newestRefusal = refused;
           this.stopAckTimer();
           this.rejectAckWaiters(refused);
         }
@@ -351,7 +377,7 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
     }
     this.resolveAckWaiters();
     this.rejectAckWaiters(new RequestRefusedError('voucher', Status.CHANNEL_CLOSED));
-    void this.host.persist();
+    this.host.persistInBackground();
     this.emit('closed', receipt);
   }
 
@@ -362,7 +388,7 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
   private markClosedByHub(): void {
     if (this.closeReceipt !== undefined) return;
     this.status = 'closed';
-    void this.host.persist();
+    this.host.persistInBackground();
     void this.close().catch(() => undefined);
   }
 

@@ -46,6 +46,11 @@ export interface DeviceEvents extends Record<string, unknown[]> {
   /** A message from the hub that failed to decode or verify, with the reason. */
   invalid: [string];
   status: ['connected' | 'reconnecting' | 'offline' | 'closed'];
+  /**
+   * Saving the state failed where no caller waits for it (a Receipt, a CloseReceipt): the state
+   * in memory is ahead of the store until the next save succeeds.
+   */
+  saveFailed: [Error];
 }
 
 /**
@@ -103,6 +108,11 @@ export class Device extends Emitter<DeviceEvents> {
       sign: this.sign,
       publish: (payload, qos) => this.publish(payload, qos),
       persist: () => this.persist(),
+      persistInBackground: () => {
+        this.persist().catch((error: unknown) =>
+          this.emit('saveFailed', error instanceof Error ? error : new Error(String(error))),
+        );
+      },
       resendMs: this.resendMs,
       timeoutMs: this.timeoutMs,
     };
@@ -205,7 +215,12 @@ export class Device extends Emitter<DeviceEvents> {
     });
     this.channels.set(channel.channelIdHex, channel);
     this.pendingOpens.delete(nonceHex);
-    await this.persist();
+    try {
+      await this.persist();
+    } catch (error) {
+      // The channel stays in memory (the hub holds its escrow) and goes out with the next save.
+      return waiting.pending.reject(error instanceof Error ? error : new Error(String(error)));
+    }
     waiting.pending.resolve(channel);
   }
 

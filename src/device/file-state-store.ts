@@ -1,10 +1,12 @@
 import { open, readFile, rename } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { FarthingError } from '../errors.js';
 import { checkPersisted, type DeviceStateStore, type PersistedDevice } from './state-store.js';
 
 /**
- * Device state in a JSON file, replaced atomically (write a temporary file, fsync, rename), so a
- * power cut leaves either the old state or the new one. Node only; a firmware port would use
+ * Device state in a JSON file, replaced atomically (write a temporary file, fsync, rename, fsync
+ * the directory), so a power cut leaves either the old state or the new one, and the new one
+ * once a save has resolved. Node only; a firmware port would use
  * its flash storage the same way.
  */
 export class FileStateStore implements DeviceStateStore {
@@ -47,8 +49,24 @@ export class FileStateStore implements DeviceStateStore {
         await handle.close();
       }
       await rename(temporary, this.path);
+      await syncDirectory(dirname(this.path));
     } catch (cause) {
       throw new FarthingError('DEVICE_STATE_INVALID', `cannot write ${this.path}`, { cause });
     }
+  }
+}
+
+/**
+ * Makes a rename durable: until the directory entry is on disk, a power cut can bring back the
+ * previous file (an older seq), though the save resolved. Windows cannot open a directory; there
+ * the rename's own flush is all there is.
+ */
+async function syncDirectory(directory: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  const handle = await open(directory, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
