@@ -118,6 +118,12 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     connectTimeout: options.connectTimeoutMs ?? 10_000,
     // Farthing topics have 5 levels; a deeper topic is refused before it reaches the matcher.
     maxTopicLevels: 16,
+    // aedes routes at most `concurrency` messages at once (default 100), each until every
+    // receiver's socket drains: one device that stops reading would hold up every voucher, and
+    // the queue behind it drains by recursion deep enough to overflow the stack. Unbounded
+    // routing instead, and a receiver that does not drain within 10 s is dropped.
+    concurrency: 0,
+    drainTimeout: 10_000,
     preConnect(client, packet, callback) {
       wills.set(client, packet.will);
       keepEveryDelivery(client);
@@ -144,6 +150,10 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
         (result) => {
           if (result === undefined) return refuse('refused', 4);
           if (!('kind' in result)) return refuse(result.reason, 4);
+          // A persistent session would keep an offline queue (of every QoS 1 message its
+          // filters ever matched, refused ones included) for a client that may never return.
+          // The protocol needs none (PROTOCOL §5.2); only the hub itself may keep one.
+          if (result.kind !== 'hub' && !client.clean) return refuse('persistent-session', 5);
           const willRefusal = refuseWill(result, hubId, wills.get(client));
           wills.delete(client);
           if (willRefusal !== undefined) return refuse(willRefusal, 5);

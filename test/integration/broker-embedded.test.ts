@@ -24,6 +24,7 @@ import {
   sleep,
   waitFor,
 } from '../helpers/mqtt-wait.js';
+import { connectPacket, publishHeader, varint } from '../helpers/mqtt-raw.js';
 import { freePort } from '../helpers/ports.js';
 
 const HOST = '127.0.0.1';
@@ -309,6 +310,34 @@ describe('embedded broker: publishes', () => {
   });
 });
 
+describe('embedded broker: sessions', () => {
+  it('refuses a persistent session to a device or a payee; the hub may keep one', async () => {
+    const device = rawDevice(A, { clean: false });
+    expect(await connectOutcome(device)).toBe(5);
+    const payee = mqtt.connect(broker.url, {
+      clientId: payeeUsername(PAYEE),
+      username: payeeUsername(PAYEE),
+      password: PAYEE_SECRET,
+      clean: false,
+      reconnectPeriod: 0,
+      connectTimeout: 3000,
+    });
+    payee.on('error', () => {});
+    toClose.push(payee);
+    expect(await connectOutcome(payee)).toBe(5);
+    expect(broker.stats().connectsRefused['persistent-session']).toBe(2);
+    const hubTcp = await connectMqttLink({
+      url: broker.url,
+      clientId: 'hub',
+      username: 'hub',
+      password: HUB_SECRET,
+      clean: false,
+    });
+    expect(hubTcp.connected).toBe(true);
+    await hubTcp.close();
+  });
+});
+
 describe('embedded broker: wills', () => {
   it('refuses a CONNECT whose will is on another device’s topic or retained', async () => {
     const onB = rawDevice(A, {
@@ -429,43 +458,6 @@ describe('embedded broker: payees and the hub principal', () => {
   });
 });
 
-// ---- raw MQTT framing, for the oversize tests (what a hostile client would send) ----
-
-function mqttString(value: string | Uint8Array): Buffer {
-  const bytes = Buffer.from(value);
-  const length = Buffer.alloc(2);
-  length.writeUInt16BE(bytes.length);
-  return Buffer.concat([length, bytes]);
-}
-
-function varint(n: number): Buffer {
-  const out: number[] = [];
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    out.push(byte);
-  } while (n > 0);
-  return Buffer.from(out);
-}
-
-function connectPacket(pair: KeyPair): Buffer {
-  const id = keyId(pair.publicKey);
-  const body = Buffer.concat([
-    mqttString('MQTT'),
-    Buffer.from([4, 0xc2, 0, 60]), // level 4, username + password + clean session, keepalive 60
-    mqttString(id),
-    mqttString(id),
-    mqttString(makeConnectProof(pair, hubPair.publicKey, nowS())),
-  ]);
-  return Buffer.concat([Buffer.from([0x10]), varint(body.length), body]);
-}
-
-function publishHeader(topic: string, payloadBytes: number): Buffer {
-  const t = mqttString(topic);
-  return Buffer.concat([Buffer.from([0x30]), varint(t.length + payloadBytes), t]);
-}
-
 /** Connects, waits for CONNACK 0, sends a PUBLISH header announcing `body` and the body. */
 function oversizeAttempt(pair: KeyPair, body: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -488,7 +480,7 @@ function oversizeAttempt(pair: KeyPair, body: Buffer): Promise<void> {
       if (connacked) resolve();
       else reject(new Error('closed before CONNACK'));
     });
-    socket.write(connectPacket(pair));
+    socket.write(connectPacket(pair, hubPair.publicKey));
   });
 }
 
