@@ -272,6 +272,18 @@ describe('mosquitto: writes', () => {
     await client.endAsync(true);
   });
 
+  it('a QoS 2 publish, even on the own up topic, disconnects the device undelivered', async () => {
+    const client = raw(idC);
+    expect(await connectOutcome(client)).toBe('connected');
+    const closed = eventWithin(client, 'close', 'the broker to disconnect the client');
+    client.publish(upTopic(hubId, idC), 'qos2-C', { qos: 2 }, () => undefined);
+    await closed;
+    await deviceA.publish(upTopic(hubId, idA), text('control-qos2'), 1);
+    await hubInbox.settleAfter(upTopic(hubId, idA), 'control-qos2');
+    expect(hubInbox.texts()).not.toContain('qos2-C');
+    await client.endAsync(true);
+  });
+
   it('a 4096-byte packet passes, one byte more disconnects its sender undelivered', async () => {
     const topic = upTopic(hubId, idC);
     const overhead = 1 + 2 + 2 + topic.length; // QoS 0: type, 2-byte length, topic
