@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   Limits,
+  Status,
   checkCborStructure,
   decodeCborStrict,
   defaultShape,
@@ -57,7 +58,11 @@ describe('encodeCbor writes RFC 8949 §4.2.1 core deterministic integers', () =>
     expect(() => encodeCbor(2n ** 64n)).toThrow(RangeError);
     // -2^64 is valid CBOR (0x3b ff..ff) but cbor-x would write it as a tag-3 bignum.
     expect(() => encodeCbor(-(2n ** 64n))).toThrow(RangeError);
-    expect(decodeCborStrict(h('3bffffffffffffffff'), 64)).toMatchObject({ ok: false });
+    // PROTOCOL §2.3 rule 4 names it: MESSAGE_MALFORMED, like any other head it cannot re-encode.
+    expect(decodeCborStrict(h('3bffffffffffffffff'), 64)).toMatchObject({
+      ok: false,
+      status: Status.MESSAGE_MALFORMED,
+    });
   });
 });
 
