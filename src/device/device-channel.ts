@@ -36,6 +36,8 @@ export interface ChannelHost {
   persist(): Promise<void>;
   /** Saves without a caller to tell; a failure is reported on the device ('saveFailed'). */
   persistInBackground(): void;
+  /** The device's clock (ms since the epoch). */
+  nowMs(): number;
   readonly resendMs: number;
   readonly timeoutMs: number;
 }
@@ -153,6 +155,8 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
   async pay(usageUnits: bigint | number): Promise<VoucherSent | undefined> {
     const usage = typeof usageUnits === 'number' ? BigInt(usageUnits) : usageUnits;
     if (usage < 0n) throw new RangeError('usage cannot be negative');
+    // Before any usage is recorded: usage that can never be signed for must not look paid.
+    this.checkCanSign();
     const usageTotal = this.usageUnits + usage;
     const owed = this.directBaseUnits + owedFor(usageTotal, this.price);
     if (owed > this.capacityBaseUnits) {
@@ -169,8 +173,9 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
   }
 
   /** Pays a whole number of base units directly, bypassing the price. */
-  payBaseUnits(amountBaseUnits: bigint): Promise<VoucherSent> {
+  async payBaseUnits(amountBaseUnits: bigint): Promise<VoucherSent> {
     if (amountBaseUnits <= 0n) throw new RangeError('amount must be positive');
+    this.checkCanSign();
     const owed = this.amountBaseUnits + amountBaseUnits;
     if (owed > this.capacityBaseUnits)
       throw new RangeError('payment would exceed the channel capacity; top up first');
@@ -178,10 +183,20 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
     return this.sendVoucher(owed);
   }
 
-  private async sendVoucher(owedBaseUnits: bigint): Promise<VoucherSent> {
+  /** A new voucher may be signed: the channel is open, unexpired, and has a seq left. */
+  private checkCanSign(): void {
     if (this.status !== 'open') throw new FarthingError('REQUEST_REFUSED', 'channel is closed');
+    if (Math.floor(this.host.nowMs() / 1000) >= this.expiresAtUnixS)
+      throw new FarthingError(
+        'REQUEST_REFUSED',
+        'channel expired: no more vouchers (PROTOCOL §7.4); close it and open another',
+      );
     if (this.seq >= Limits.maxSeq)
       throw new RangeError('seq exhausted: close this channel and open another');
+  }
+
+  private async sendVoucher(owedBaseUnits: bigint): Promise<VoucherSent> {
+    this.checkCanSign();
     this.seq += 1;
     this.amountBaseUnits = owedBaseUnits;
     const bytes = encodeMessage(

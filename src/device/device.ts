@@ -108,6 +108,7 @@ export class Device extends Emitter<DeviceEvents> {
       sign: this.sign,
       publish: (payload, qos) => this.publish(payload, qos),
       persist: () => this.persist(),
+      nowMs: () => (this.options.nowMs ?? Date.now)(),
       persistInBackground: () => {
         this.persist().catch((error: unknown) =>
           this.emit('saveFailed', error instanceof Error ? error : new Error(String(error))),

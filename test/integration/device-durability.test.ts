@@ -6,7 +6,7 @@
  */
 import { afterEach, expect, it } from 'vitest';
 import { generateKeyPair } from '../../src/crypto/keys.js';
-import type { Device } from '../../src/device/device.js';
+import type { Device, DeviceOptions } from '../../src/device/device.js';
 import {
   MemoryStateStore,
   type DeviceStateStore,
@@ -39,8 +39,8 @@ async function setUp() {
   cleanups.push(() => (hub as Hub).stop());
   const keyPair = generateKeyPair();
   await fund(ledger, keyPair.publicKey, 1_000_000n);
-  const device = async (store: DeviceStateStore, link = broker.link()) => {
-    const made = await makeDevice(broker, hubKeyPair.publicKey, { keyPair, store, link });
+  const device = async (store: DeviceStateStore, extra: Partial<DeviceOptions> = {}) => {
+    const made = await makeDevice(broker, hubKeyPair.publicKey, { keyPair, store, ...extra });
     cleanups.push(() => made.shutdown());
     return made;
   };
@@ -82,7 +82,7 @@ it('never re-sends a voucher whose save has not completed: no seq signed for two
   const published = watchVouchers(broker);
   const store = new FlakyStore();
   const link = broker.link();
-  const before = await device(store, link);
+  const before = await device(store, { link });
   const channel = await openOn(before);
   await channel.pay(10);
   await channel.whenAcked(1);
@@ -169,4 +169,30 @@ it('an open whose state cannot be saved is refused to its caller with the store 
   const made = await device(store);
   store.fail = true;
   await expect(openOn(made)).rejects.toThrow('EIO');
+});
+
+it('signs nothing once the channel is expired or closed, and leaves the usage unrecorded', async () => {
+  const { hub, broker, device } = await setUp();
+  const published = watchVouchers(broker);
+  let aheadMs = 0;
+  const made = await device(new MemoryStateStore(), { nowMs: () => Date.now() + aheadMs });
+  const channel = await made.open({
+    payeeId: 'grid',
+    asset: 'USD',
+    capacityBaseUnits: 10_000n,
+    lifetimeS: 60,
+    price,
+  });
+  await channel.pay(10);
+  await channel.whenAcked(1);
+  aheadMs = 61_000; // the device's clock passes expiresAtUnixS
+  await expect(channel.pay(5)).rejects.toThrow(/expired/);
+  await expect(channel.payBaseUnits(5n)).rejects.toThrow(/expired/);
+  expect({ seq: channel.seq, usage: channel.usageUnits }).toEqual({ seq: 1, usage: 10n });
+  aheadMs = 0;
+  await hub.closeChannel(channel.channelId);
+  await waitFor(() => channel.status === 'closed', 5000, 'the CloseReceipt');
+  await expect(channel.pay(5)).rejects.toThrow(/closed/);
+  expect({ seq: channel.seq, usage: channel.usageUnits }).toEqual({ seq: 1, usage: 10n });
+  expect([...published.keys()]).toEqual([1]);
 });
