@@ -53,13 +53,23 @@ export async function readJsonBody(request: IncomingMessage): Promise<unknown> {
   }
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) {
-      request.resume();
-      throw new AdminError(413, 'ADMIN_BAD_REQUEST', `request body above ${MAX_BODY_BYTES} bytes`);
+  try {
+    for await (const chunk of request as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        request.resume();
+        throw new AdminError(
+          413,
+          'ADMIN_BAD_REQUEST',
+          `request body above ${MAX_BODY_BYTES} bytes`,
+        );
+      }
+      chunks.push(chunk);
     }
-    chunks.push(chunk);
+  } catch (error) {
+    if (error instanceof AdminError) throw error;
+    // The client went away mid-body: its fault, not the hub's (no 500, no error log).
+    throw badRequest('the request body was cut short');
   }
   if (size === 0) return undefined;
   const type = request.headers['content-type'] ?? '';

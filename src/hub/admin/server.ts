@@ -100,7 +100,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     let path = '/';
     let status: number;
     try {
-      const url = new URL(request.url ?? '/', 'http://admin.invalid');
+      const url = requestTarget(request.url);
       path = url.pathname;
       const reply = await route(method, url, request);
       status = writeReply(response, reply);
@@ -202,4 +202,20 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       return closing;
     },
   };
+}
+
+/**
+ * The request target, which must be a path (origin form). A target starting with `//` would
+ * parse as `//authority/path` and serve a route other than the one a proxy in front matched on;
+ * one that does not parse at all is the client's fault, not the hub's.
+ */
+function requestTarget(target = '/'): URL {
+  const malformed = (): AdminError =>
+    new AdminError(400, 'ADMIN_BAD_REQUEST', 'the request target must be a path');
+  if (!target.startsWith('/') || target.startsWith('//')) throw malformed();
+  try {
+    return new URL(`http://admin.invalid${target}`);
+  } catch {
+    throw malformed();
+  }
 }
