@@ -4,6 +4,7 @@ import type { ChannelTable } from './channel-table.js';
 import type { HubCounters, HubObserver } from './counters.js';
 import type { GroupCommitter } from './group-commit.js';
 import type { Clock, HubLogger, SignatureVerifier } from './ports.js';
+import type { PayoutsDue } from './payouts-due.js';
 import type { Responder } from './responder.js';
 import type { UnknownChannelLookups } from './refusals.js';
 import type { SerialQueue } from './serial-queue.js';
@@ -24,6 +25,8 @@ export interface HubCore {
   readonly committer: GroupCommitter;
   /** Serializes every read-then-commit of money. */
   readonly moneyQueue: SerialQueue;
+  /** Payees whose balance may be due a payout (src/hub/payouts-due.ts). */
+  readonly payoutsDue: PayoutsDue;
   /** Bounded lookups of channels not in memory (closed or unknown). */
   readonly unknownLookups: UnknownChannelLookups;
   readonly clock: Clock;

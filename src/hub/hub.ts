@@ -23,6 +23,7 @@ import {
   type HubLogger,
   type SignatureVerifier,
 } from './ports.js';
+import { PayoutsDue } from './payouts-due.js';
 import { reloadOpenChannels } from './recovery.js';
 import { refuseChannelMessage, UnknownChannelLookups } from './refusals.js';
 import { Responder } from './responder.js';
@@ -130,6 +131,7 @@ export class Hub {
       committer,
       moneyQueue: new SerialQueue(),
       unknownLookups: new UnknownChannelLookups({ ledger: options.ledger }),
+      payoutsDue: new PayoutsDue(),
       clock,
       logger,
     };
@@ -186,6 +188,7 @@ export class Hub {
   async start(): Promise<{ reloadedChannels: number; expiredOnStart: number }> {
     if (this.state !== 'new') throw new FarthingError('HUB_STOPPED', 'a hub starts once');
     const reloadedChannels = await reloadOpenChannels(this.core);
+    await this.settlement.recoverPayoutsDue();
     this.state = 'running';
     this.options.broker.onMessage((topic, payload) => this.handle(topic, payload));
     // QoS 0 from the broker to the hub: no PUBACK round per voucher. Nothing is lost that
@@ -314,7 +317,10 @@ export class Hub {
       this.core.table.unsettledBaseUnits >= this.settings.settleThresholdBaseUnits
     ) {
       this.settlingForThreshold = true;
-      void this.settlement.settle().finally(() => (this.settlingForThreshold = false));
+      void this.settlement
+        .settle()
+        .catch((error: unknown) => this.core.logger.error({ err: error }, 'settlement failed'))
+        .finally(() => (this.settlingForThreshold = false));
     }
   }
 

@@ -414,6 +414,8 @@ export class Lifecycle {
     }
     table.remove(slot);
     core.counters.channelsClosed++;
+    // The close credited the payee outside settlement: its next run checks for a payout.
+    if (split.movedBaseUnits > 0n) core.payoutsDue.add(record.payeeId, record.asset);
     if (split.movedBaseUnits > 0n) {
       core.counters.settledBaseUnits += split.movedBaseUnits;
     }

@@ -107,10 +107,12 @@ export class Settlement {
     }
     await previous;
     await this.sendNotices(notices);
+    for (const [payeeId, asset] of touchedPayees.values()) core.payoutsDue.add(payeeId, asset);
+    // Also after a failed batch: the payees of the batches that did commit are paid.
+    run.payouts = await this.payOut();
     // A failed batch leaves its channels unsettled for the next run; the batches that did
     // commit are marked above. Either way the caller hears of the failure.
     if (failure !== undefined) throw failure.cause;
-    run.payouts = await this.payOut([...touchedPayees.values()]);
     run.durationMs = performance.now() - started;
     if (run.channels > 0)
       core.observer.settlement(run.channels, run.durationMs / 1000, run.movedBaseUnits);
@@ -220,18 +222,35 @@ export class Settlement {
   }
 
   /**
+   * At start: every payee already over the payout threshold is due one (a crash may have come
+   * between its settlement and its payout). One pass over the payee accounts.
+   */
+  async recoverPayoutsDue(): Promise<void> {
+    const { core } = this;
+    const threshold = core.settings.payoutThresholdBaseUnits;
+    if (threshold === undefined) return;
+    for (const { account, asset, balanceBaseUnits } of await core.ledger.balances({
+      accountPrefix: 'payee/',
+    }))
+      if (balanceBaseUnits >= threshold) core.payoutsDue.add(account.slice('payee/'.length), asset);
+  }
+
+  /**
    * Aggregated payout: a payee whose balance has reached the threshold is paid out in full to
    * external/<rail>. The payout counter is committed with the transfer, so its id is stable
    * across a crash and a retry.
    */
-  private async payOut(payeeAssets: [payeeId: string, asset: string][]): Promise<number> {
+  private async payOut(): Promise<number> {
     const { core } = this;
     const threshold = core.settings.payoutThresholdBaseUnits;
     if (threshold === undefined) return 0;
     let payouts = 0;
-    for (const [payeeId, asset] of payeeAssets) {
+    for (const [payeeId, asset] of core.payoutsDue.list()) {
       const balance = await core.ledger.balance(payeeAccount(payeeId), asset);
-      if (balance < threshold) continue;
+      if (balance < threshold) {
+        core.payoutsDue.delete(payeeId, asset);
+        continue;
+      }
       const counterKey = `${PAYOUT_COUNT_PREFIX}${payeeId}/${asset}`;
       const count = decodeCount(await core.ledger.record(counterKey));
       await core.ledger.commit({
@@ -248,6 +267,7 @@ export class Settlement {
         ],
         records: [{ key: counterKey, value: encodeCbor(count + 1) }],
       });
+      core.payoutsDue.delete(payeeId, asset);
       payouts++;
       core.counters.payouts++;
       core.logger.info({ payee: payeeId, asset, amount: balance.toString() }, 'payout recorded');
