@@ -16,7 +16,9 @@ export const topUpTransferId = (channelId: Uint8Array, capacityBaseUnits: bigint
  * payee instead). Settlement makes one per channel per batch, so these ids are built rather
  * than hashed: the first 11 bytes of the channel id (itself a SHA-256 prefix), a leg byte
  * (0xa1 payee, 0xa2 fee), then seq as 4 bytes big-endian. Distinct (channel, seq, leg) give
- * distinct ids; meeting one of the hub's hashed ids would take a 2^-88 coincidence. Built from
+ * distinct ids; meeting one of the hub's hashed ids would take a 2^-88 coincidence, and two
+ * channels whose ids share those 11 bytes (a device could grind nonces for a pair) are never
+ * both opened (Lifecycle.open refuses the second with CHANNEL_EXISTS). Built from
  * the channel id's hex, which the caller has anyway, so that no bytes are allocated per channel.
  */
 export function settleTransferId(channelIdHex: string, seq: number, leg: 'payee' | 'fee'): string {

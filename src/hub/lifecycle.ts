@@ -88,11 +88,15 @@ export class Lifecycle {
       if (core.table.slotOf(channelId) !== undefined)
         return this.sendOpenAccepted(deviceKey, request, channelId);
       const idHex = toHex(channelId);
-      const existing = await core.ledger.record(channelKey(idHex));
-      if (existing !== undefined) {
+      for await (const [key, value] of core.ledger.records(channelKey(idHex.slice(0, 22)))) {
         // The same keys and nonce were used before: that channel is closed, never reopen it.
-        const record = decodeChannelRecord(existing);
-        return refuse(record.status === 'closed' ? Status.CHANNEL_CLOSED : Status.CHANNEL_EXISTS);
+        if (key === channelKey(idHex)) {
+          const record = decodeChannelRecord(value);
+          return refuse(record.status === 'closed' ? Status.CHANNEL_CLOSED : Status.CHANNEL_EXISTS);
+        }
+        // Settlement ids hold the channel id's first 11 bytes (ids.ts); a device that ground
+        // its nonces for a match would make them collide and stall every batch holding either.
+        return refuse(Status.CHANNEL_EXISTS);
       }
       const deviceId = keyId(request.deviceKey);
       const transfers: TransferInput[] = [];

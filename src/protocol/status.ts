@@ -91,7 +91,8 @@ export const statusMeaning: Record<StatusName, string> = {
   CAPACITY_INVALID: "capacity is outside the hub's minimum and maximum",
   EXPIRY_INVALID: 'expiry is in the past, too soon, or too far ahead',
   INSUFFICIENT_FUNDS: "the device's prepaid balance cannot cover the escrow",
-  CHANNEL_EXISTS: 'a different channel with this id (same keys and nonce) already exists',
+  CHANNEL_EXISTS:
+    'a different channel with this id (same keys and nonce), or one sharing its first 11 bytes, exists',
   SIGNATURE_INVALID: 'the signature does not verify under the strict Ed25519 rule',
   HUB_BUSY: 'the hub is shedding load; resend later',
   HUB_FAILURE: 'the hub could not make the request durable; resend later',
