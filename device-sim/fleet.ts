@@ -332,6 +332,8 @@ export async function runFleet(options: FleetOptions): Promise<FleetSummary> {
       Math.max(stats.lastAckMs ?? streamEndMs, streamEndMs) - (stats.firstSendMs ?? streamStartMs),
     );
 
+    // Misbehaving devices never top up: their channels hold the opening capacity.
+    const misbehaviourCapacity: ReadonlySet<bigint> = new Set([capacityBaseUnits]);
     // 4. Signed receipts against what the devices hold.
     setPhase('reconciling');
     await mapPool(sims, concurrency * 2, (sim) => sim.reconcileReceipt(totals, mismatch));
@@ -344,7 +346,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetSummary> {
         for (const { channel, label } of run.channels()) {
           try {
             const receipt = await channel.close();
-            checkCloseReceipt(label, channel, receipt, totals, mismatch);
+            checkCloseReceipt(label, channel, receipt, totals, mismatch, misbehaviourCapacity);
             stats.channelsClosed++;
           } catch (error) {
             mismatch(`${label}: close failed: ${describe(error)}`);
@@ -356,7 +358,14 @@ export async function runFleet(options: FleetOptions): Promise<FleetSummary> {
       for (const run of runs)
         for (const { channel, label } of run.channels())
           if (channel.closeReceipt !== undefined) {
-            checkCloseReceipt(label, channel, channel.closeReceipt, totals, mismatch);
+            checkCloseReceipt(
+              label,
+              channel,
+              channel.closeReceipt,
+              totals,
+              mismatch,
+              misbehaviourCapacity,
+            );
             stats.channelsClosed++;
           }
     }

@@ -39,6 +39,7 @@ export function checkReceipt(
   receipt: Receipt,
   totals: ChannelTotals,
   mismatch: (text: string) => void,
+  requested: ReadonlySet<bigint>,
 ): void {
   totals.receipts++;
   totals.receiptedBaseUnits += receipt.amountBaseUnits;
@@ -51,9 +52,24 @@ export function checkReceipt(
     mismatch(
       `${where}: acked amount ${channel.ackedAmountBaseUnits} ≠ newest voucher amount ${channel.amountBaseUnits}`,
     );
-  if (receipt.capacityBaseUnits !== channel.capacityBaseUnits)
+  checkCapacity(where, 'signed capacity', receipt.capacityBaseUnits, requested, mismatch);
+}
+
+/**
+ * The capacity the hub states (or implies, amount + refund) must be one the device asked for:
+ * its opening capacity or a top-up's target. The SDK's own figure follows the hub's Receipts,
+ * so comparing with it would compare the hub with itself.
+ */
+function checkCapacity(
+  where: string,
+  what: string,
+  capacityBaseUnits: bigint,
+  requested: ReadonlySet<bigint>,
+  mismatch: (text: string) => void,
+): void {
+  if (!requested.has(capacityBaseUnits))
     mismatch(
-      `${where}: signed capacity ${receipt.capacityBaseUnits} ≠ device's ${channel.capacityBaseUnits}`,
+      `${where}: ${what} ${capacityBaseUnits} is none the device asked for (${[...requested].join(', ')})`,
     );
 }
 
@@ -68,6 +84,7 @@ export function checkCloseReceipt(
   receipt: CloseReceipt,
   totals: ChannelTotals,
   mismatch: (text: string) => void,
+  requested: ReadonlySet<bigint>,
 ): void {
   totals.closes++;
   totals.closedAmountBaseUnits += receipt.amountBaseUnits;
@@ -92,6 +109,13 @@ export function checkCloseReceipt(
     mismatch(
       `${where}: CloseReceipt amount ${receipt.amountBaseUnits} + refund ${receipt.refundBaseUnits} ≠ capacity ${channel.capacityBaseUnits}`,
     );
+  checkCapacity(
+    where,
+    'CloseReceipt amount + refund',
+    receipt.amountBaseUnits + receipt.refundBaseUnits,
+    requested,
+    mismatch,
+  );
 }
 
 /** What a device promised and the hub acknowledged on one channel, added once per channel. */

@@ -64,6 +64,8 @@ export class SimDevice {
   private stopped = false;
   private topUp: Promise<void> | undefined;
   private topUpsRefused = false;
+  /** Every capacity this device asked for: the opening one and each top-up's target. */
+  readonly requestedCapacities = new Set<bigint>();
   private lastReceiptAtMs = 0;
   /** Usage carried over from ticks that could not be paid (channel full). */
   private carriedUsage = 0n;
@@ -109,6 +111,7 @@ export class SimDevice {
     const { config } = this;
     const device = this.device!;
     try {
+      this.requestedCapacities.add(config.capacityBaseUnits);
       this.channel = await device.open({
         payeeId: config.payeeId,
         asset: config.asset,
@@ -235,6 +238,8 @@ export class SimDevice {
     const step = config.capacityBaseUnits > reserve ? config.capacityBaseUnits : reserve;
     let target = channel.capacityBaseUnits + step;
     if (target < owed + reserve) target = owed + reserve;
+    // Signed from here on: the hub may apply it even if its answer never arrives.
+    this.requestedCapacities.add(target);
     this.topUp = channel
       .topUp(target)
       .then(() => {
@@ -291,7 +296,7 @@ export class SimDevice {
       mismatch(`${this.label}: no signed receipt: ${describe(error)}`);
       return;
     }
-    checkReceipt(this.label, channel, receipt, totals, mismatch);
+    checkReceipt(this.label, channel, receipt, totals, mismatch, this.requestedCapacities);
   }
 
   /** Closes the channel and checks the hub's CloseReceipt. */
@@ -307,7 +312,7 @@ export class SimDevice {
     }
     this.config.stats.channelsOpen--;
     this.config.stats.channelsClosed++;
-    checkCloseReceipt(this.label, channel, receipt, totals, mismatch);
+    checkCloseReceipt(this.label, channel, receipt, totals, mismatch, this.requestedCapacities);
   }
 
   async shutdown(): Promise<void> {

@@ -25,7 +25,12 @@ export async function untilSecondAfter(lastMs: number, nowMs: () => number): Pro
   await sleep(1000 - (now % 1000) + 20);
 }
 
-/** Runs `fn` over `items` with at most `concurrency` at a time; results in input order. */
+/**
+ * Runs `fn` over `items` with at most `concurrency` at a time; results in input order. After a
+ * failure no item is started, and the failure is thrown only once every started item is done,
+ * so the caller's cleanup sees everything that was started (a device connecting after the
+ * caller gave up would otherwise keep the process alive).
+ */
 export async function mapPool<T, R>(
   items: readonly T[],
   concurrency: number,
@@ -33,12 +38,18 @@ export async function mapPool<T, R>(
 ): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
+  let failure: { error: unknown } | undefined;
   const worker = async (): Promise<void> => {
-    while (next < items.length) {
+    while (failure === undefined && next < items.length) {
       const index = next++;
-      results[index] = await fn(items[index]!, index);
+      try {
+        results[index] = await fn(items[index]!, index);
+      } catch (error) {
+        failure ??= { error };
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  if (failure !== undefined) throw failure.error;
   return results;
 }
