@@ -54,7 +54,8 @@ async function settlementRound(path: string, channels: number, batch: number): P
     keyPair: generateKeyPair(),
     ledger,
     broker: idleBroker,
-    settings: { settleMaxChannelsPerBatch: batch, payeeNotices: false, feeBasisPoints: 150 },
+    // Payee notices on, as a hub runs: a run signs and sends up to 256 of them.
+    settings: { settleMaxChannelsPerBatch: batch, feeBasisPoints: 150 },
     initialChannelSlots: channels,
   });
   // Set-up (not timed): fund and escrow every channel, as opens would have.
