@@ -21,7 +21,11 @@ export async function startNodeChild(
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
   const match = await new Promise<RegExpExecArray>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`child did not get ready: ${out}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      // Not left running behind the failure: every process the bench starts, it stops.
+      child.kill('SIGKILL');
+      reject(new Error(`child did not get ready: ${out}`));
+    }, timeoutMs);
     const check = (): void => {
       const m = ready.exec(out);
       if (m !== null) {

@@ -59,7 +59,11 @@ export async function startMosquitto(): Promise<MosquittoProcess> {
   for (;;) {
     const open = await Promise.race([canConnect(port), failed]);
     if (open) break;
-    if (Date.now() > deadline) throw new Error(`mosquitto did not listen on ${port}: ${stderr}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+      throw new Error(`mosquitto did not listen on ${port}: ${stderr}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return {
