@@ -439,10 +439,14 @@ async function stopAfter(ms: number, signal: AbortSignal | undefined): Promise<v
   });
 }
 
-/** Whether the honest devices saw no refusal and every misbehaviour ended as expected. */
+/**
+ * Whether the honest devices saw no refusal and no error (a payment or top-up that failed, a
+ * message from the hub that did not verify), and every misbehaviour ended as expected.
+ */
 export function fleetPassed(summary: FleetSummary): boolean {
   return (
     summary.reconciled &&
+    summary.errorCount === 0 &&
     Object.keys(summary.refusedByStatus).length === 0 &&
     summary.misbehaviour.every((m) => m.ok)
   );

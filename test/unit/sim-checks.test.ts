@@ -4,6 +4,7 @@
  * started ones before it throws.
  */
 import { describe, expect, it } from 'vitest';
+import { fleetPassed, type FleetSummary } from '../../device-sim/fleet.js';
 import { ChannelTotals, checkCloseReceipt, checkReceipt } from '../../device-sim/reconcile.js';
 import { mapPool, sleep } from '../../device-sim/timing.js';
 import type { DeviceChannel } from '../../src/device/index.js';
@@ -100,5 +101,19 @@ describe('mapPool', () => {
     expect(await mapPool([3, 1, 2], 2, async (n) => (await sleep(n), n * 10))).toEqual([
       30, 10, 20,
     ]);
+  });
+});
+
+describe('fleetPassed', () => {
+  const summary = (errorCount: number): FleetSummary =>
+    ({
+      reconciled: true,
+      errorCount,
+      refusedByStatus: {},
+      misbehaviour: [],
+    }) as unknown as FleetSummary;
+  it('fails a run in which an honest device met an error, though everything reconciled', () => {
+    expect(fleetPassed(summary(0))).toBe(true);
+    expect(fleetPassed(summary(1))).toBe(false);
   });
 });
