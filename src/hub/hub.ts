@@ -131,7 +131,7 @@ export class Hub {
       committer,
       moneyQueue: new SerialQueue(),
       unknownLookups: new UnknownChannelLookups({ ledger: options.ledger }),
-      payoutsDue: new PayoutsDue(),
+      payoutsDue: new PayoutsDue(this.settings.payoutThresholdBaseUnits !== undefined),
       clock,
       logger,
     };

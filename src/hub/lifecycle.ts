@@ -418,10 +418,10 @@ export class Lifecycle {
     }
     table.remove(slot);
     core.counters.channelsClosed++;
-    // The close credited the payee outside settlement: its next run checks for a payout.
-    if (split.movedBaseUnits > 0n) core.payoutsDue.add(record.payeeId, record.asset);
     if (split.movedBaseUnits > 0n) {
       core.counters.settledBaseUnits += split.movedBaseUnits;
+      // The close credited the payee outside settlement: its next run checks for a payout.
+      core.payoutsDue.add(record.payeeId, record.asset);
     }
     const receipt = closeReceiptOf(closed);
     core.responder.toDevice(record.deviceKey, receipt);

@@ -8,8 +8,11 @@
 export class PayoutsDue {
   private readonly pairs = new Map<string, readonly [payeeId: string, asset: string]>();
 
+  /** Off (no payout threshold set): nothing is kept. */
+  constructor(private readonly enabled: boolean) {}
+
   add(payeeId: string, asset: string): void {
-    this.pairs.set(`${payeeId}/${asset}`, [payeeId, asset]);
+    if (this.enabled) this.pairs.set(`${payeeId}/${asset}`, [payeeId, asset]);
   }
 
   delete(payeeId: string, asset: string): void {
