@@ -213,11 +213,23 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
     const sent = { seq: this.seq, amountBaseUnits: owedBaseUnits };
     // Persist before publishing: after a crash the device must not sign this seq again.
     await this.host.persist();
-    if (this.savedVoucher === undefined || this.savedVoucher.seq < sent.seq)
-      this.savedVoucher = { seq: sent.seq, bytes };
     this.host.publish(bytes, 1);
     this.armAckTimer();
     return sent;
+  }
+
+  /**
+   * Called as a save of this channel's state starts; what it returns is called once that save
+   * is durable, and lets the voucher it holds leave the device (any save will do: after a failed
+   * one, the next pay(), Receipt or close saves it).
+   */
+  savePoint(): () => void {
+    const seq = this.seq;
+    const bytes = this.lastVoucher;
+    return () => {
+      if (bytes !== undefined && (this.savedVoucher === undefined || this.savedVoucher.seq < seq))
+        this.savedVoucher = { seq, bytes };
+    };
   }
 
   /**
@@ -234,9 +246,10 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
   whenAcked(seq: number = this.seq): Promise<VoucherSent> {
     if (this.ackedSeq >= seq)
       return Promise.resolve({ seq: this.ackedSeq, amountBaseUnits: this.ackedAmountBaseUnits });
-    // No acknowledgement can come any more: the channel is closed, or that voucher was refused.
+    // No acknowledgement can come any more: the CloseReceipt is in and stops short of this
+    // seq, or that voucher was refused for good.
     const final =
-      this.status === 'closed'
+      this.closeReceipt !== undefined
         ? new RequestRefusedError('voucher', Status.CHANNEL_CLOSED)
         : seq >= this.seq
           ? this.newestRefusal
@@ -248,6 +261,12 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
             this.ackWaiters.push({ seq, resolve, reject }),
           );
     waiting.catch(() => undefined); // handled for fire-and-forget callers; awaiting still throws
+    if (final === undefined && this.status === 'closed') {
+      // Closed by the hub, its CloseReceipt not here yet: asking for it settles this wait.
+      this.close().catch((error: unknown) =>
+        this.rejectAckWaiters(error instanceof Error ? error : new Error(String(error))),
+      );
+    }
     return waiting;
   }
 
@@ -289,6 +308,8 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
   /** Closes the channel cooperatively; resolves with the hub-signed CloseReceipt. */
   close(): Promise<CloseReceipt> {
     if (this.closeReceipt !== undefined) return Promise.resolve(this.closeReceipt);
+    // A voucher whose save failed has not left the device: saving now lets the attempts send it.
+    if ((this.savedVoucher?.seq ?? 0) < this.seq) this.host.persistInBackground();
     if (this.closeRequest === undefined || this.closeRequest.done) {
       let signed: { seq: number; bytes: Uint8Array } | undefined;
       // Every attempt re-sends the newest voucher first, and the CloseRequest names its seq: the
@@ -358,12 +379,16 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
         if (RETRYABLE.has(rejection.status)) {
           this.stopAckTimer();
           this.armAckTimer();
+        } else if (rejection.status === Status.CHANNEL_CLOSED) {
+          // Not a verdict on this voucher: the close may have settled it. Its CloseReceipt
+          // (asked for now) settles the waits, and stops the re-sending.
+          this.stopAckTimer();
+          this.markClosedByHub();
         } else if (rejection.seq === this.seq) {
           this.newestRefusal = refused;
           this.stopAckTimer();
           this.rejectAckWaiters(refused);
         }
-        if (rejection.status === Status.CHANNEL_CLOSED) this.markClosedByHub();
         return;
       case MessageType.TopUp:
         if (!RETRYABLE.has(rejection.status)) this.topUpRequest?.pending.reject(refused);
@@ -404,7 +429,9 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
     if (this.closeReceipt !== undefined) return;
     this.status = 'closed';
     this.host.persistInBackground();
-    void this.close().catch(() => undefined);
+    this.close().catch((error: unknown) =>
+      this.rejectAckWaiters(error instanceof Error ? error : new Error(String(error))),
+    );
   }
 
   /**

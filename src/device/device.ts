@@ -126,13 +126,14 @@ export class Device extends Emitter<DeviceEvents> {
     }
   }
 
-  private persist(): Promise<void> {
+  private async persist(): Promise<void> {
+    const channels = [...this.channels.values()];
+    // What this save holds: once it is durable, those vouchers may leave the device.
+    const saved = channels.map((c) => c.savePoint());
     const store = this.options.store;
-    if (store === undefined) return Promise.resolve();
-    return store.save({
-      version: 1,
-      channels: [...this.channels.values()].map((c) => c.toPersisted()),
-    });
+    if (store !== undefined)
+      await store.save({ version: 1, channels: channels.map((c) => c.toPersisted()) });
+    for (const markSaved of saved) markSaved();
   }
 
   private publish(payload: Uint8Array, qos: 0 | 1): void {

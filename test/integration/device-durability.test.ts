@@ -196,3 +196,46 @@ it('signs nothing once the channel is expired or closed, and leaves the usage un
   expect({ seq: channel.seq, usage: channel.usageUnits }).toEqual({ seq: 1, usage: 10n });
   expect([...published.keys()]).toEqual([1]);
 });
+
+it('a voucher whose save failed once leaves with the next save, and the close settles it', async () => {
+  const { device } = await setUp();
+  const store = new FlakyStore();
+  const made = await device(store, { resendMs: 50, timeoutMs: 3000 });
+  const channel = await openOn(made);
+  await channel.pay(10);
+  await channel.whenAcked(1);
+  store.fail = true; // one transient write error: voucher 2 is signed but not saved
+  await expect(channel.pay(5)).rejects.toThrow('EIO');
+  store.fail = false;
+  // No other save comes: the close itself saves voucher 2, then sends it before its request.
+  const receipt = await channel.close();
+  expect({ seq: receipt.seq, amount: receipt.amountBaseUnits }).toEqual({ seq: 2, amount: 15n });
+  expect(store.durable!.channels[0]!.seq).toBe(2);
+});
+
+it('whenAcked for a voucher the hub settled at its close waits for the CloseReceipt', async () => {
+  const { hub, broker, device } = await setUp();
+  const made = await device(new MemoryStateStore(), { resendMs: 50 });
+  const channel = await openOn(made);
+  await channel.pay(10);
+  await channel.whenAcked(1);
+  // The hub's answers are lost for a while; then everything but the CloseReceipt gets through.
+  let downOpen = false;
+  let closeReceiptsOpen = false;
+  broker.copies = (topic, payload) => {
+    if (!topic.includes('/down/')) return 1;
+    if (!downOpen) return 0;
+    const decoded = decodeMessage(payload, 'down');
+    const isCloseReceipt = decoded.ok && decoded.message.type === MessageType.CloseReceipt;
+    return isCloseReceipt && !closeReceiptsOpen ? 0 : 1;
+  };
+  await channel.pay(5); // voucher 2 reaches the hub and is made durable; its Ack is lost
+  const slot = hub.table.slotOf(channel.channelId)!;
+  await waitFor(() => hub.table.durableSeq[slot] === 2, 5000, 'voucher 2 durable');
+  expect((await hub.closeChannel(channel.channelId)).ok).toBe(true); // closes on voucher 2
+  downOpen = true; // a re-sent voucher 2 now draws CHANNEL_CLOSED: the device marks it closed
+  await waitFor(() => channel.status === 'closed', 5000, 'the CHANNEL_CLOSED refusal');
+  const acked = channel.whenAcked(2);
+  closeReceiptsOpen = true;
+  expect(await acked).toEqual({ seq: 2, amountBaseUnits: 15n });
+});
