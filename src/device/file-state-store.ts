@@ -66,6 +66,10 @@ async function syncDirectory(directory: string): Promise<void> {
   const handle = await open(directory, 'r');
   try {
     await handle.sync();
+  } catch (error) {
+    // Some filesystems cannot fsync a directory at all; there the rename is as durable as it gets.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EINVAL' && code !== 'ENOTSUP' && code !== 'EISDIR') throw error;
   } finally {
     await handle.close();
   }

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { afterAll, expect, it, vi } from 'vitest';
 
 const events: string[] = [];
+/** The errno a directory's fsync fails with, when set (some filesystems refuse it). */
+const directorySync: { failWith?: string } = {};
 vi.mock('node:fs/promises', async (importOriginal) => {
   const fs = await importOriginal<typeof import('node:fs/promises')>();
   return {
@@ -19,6 +21,10 @@ vi.mock('node:fs/promises', async (importOriginal) => {
       const sync = handle.sync.bind(handle);
       handle.sync = async () => {
         events.push(`sync ${path}`);
+        if (directorySync.failWith !== undefined && !path.endsWith('.tmp'))
+          throw Object.assign(new Error(`fsync: ${directorySync.failWith}`), {
+            code: directorySync.failWith,
+          });
         return sync();
       };
       return handle;
@@ -46,4 +52,19 @@ it('syncs the temporary file, renames it over the state, then syncs the director
   expect(events).toEqual([`sync ${path}.tmp`, `rename ${path}.tmp -> ${path}`, `sync ${dir}`]);
   expect(JSON.parse(await readFile(path, 'utf8'))).toEqual(state);
   expect(await new FileStateStore(path).load()).toEqual(state);
+});
+
+it('takes a filesystem that cannot fsync a directory as it is, but not a failing disk', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'farthing-state-'));
+  dirs.push(dir);
+  const store = new FileStateStore(join(dir, 'device.json'));
+  const state = { version: 1 as const, channels: [] };
+  try {
+    directorySync.failWith = 'EINVAL';
+    await store.save(state);
+    directorySync.failWith = 'EIO';
+    await expect(store.save(state)).rejects.toThrow(/cannot write/);
+  } finally {
+    delete directorySync.failWith;
+  }
 });
