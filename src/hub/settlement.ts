@@ -109,10 +109,12 @@ export class Settlement {
     await this.sendNotices(notices);
     for (const [payeeId, asset] of touchedPayees.values()) core.payoutsDue.add(payeeId, asset);
     // Also after a failed batch: the payees of the batches that did commit are paid.
-    run.payouts = await this.payOut();
+    const paid = await this.payOut();
+    run.payouts = paid.payouts;
     // A failed batch leaves its channels unsettled for the next run; the batches that did
-    // commit are marked above. Either way the caller hears of the failure.
+    // commit are marked above. Either way the caller hears of the failure, the batch's first.
     if (failure !== undefined) throw failure.cause;
+    if (paid.failure !== undefined) throw paid.failure.cause;
     run.durationMs = performance.now() - started;
     if (run.channels > 0)
       core.observer.settlement(run.channels, run.durationMs / 1000, run.movedBaseUnits);
@@ -240,39 +242,51 @@ export class Settlement {
    * external/<rail>. The payout counter is committed with the transfer, so its id is stable
    * across a crash and a retry.
    */
-  private async payOut(): Promise<number> {
-    const { core } = this;
-    const threshold = core.settings.payoutThresholdBaseUnits;
-    if (threshold === undefined) return 0;
+  private async payOut(): Promise<{ payouts: number; failure?: { cause: unknown } }> {
+    const threshold = this.core.settings.payoutThresholdBaseUnits;
+    if (threshold === undefined) return { payouts: 0 };
     let payouts = 0;
-    for (const [payeeId, asset] of core.payoutsDue.list()) {
-      const balance = await core.ledger.balance(payeeAccount(payeeId), asset);
-      if (balance < threshold) {
-        core.payoutsDue.delete(payeeId, asset);
-        continue;
+    let failure: { cause: unknown } | undefined;
+    // One payee's failing payout does not hold up the others; it stays due for the next run.
+    for (const [payeeId, asset] of this.core.payoutsDue.list()) {
+      try {
+        if (await this.payOutOne(payeeId, asset, threshold)) payouts++;
+      } catch (cause) {
+        failure ??= { cause };
+        this.core.logger.error({ err: cause, payee: payeeId, asset }, 'payout failed');
       }
-      const counterKey = `${PAYOUT_COUNT_PREFIX}${payeeId}/${asset}`;
-      const count = decodeCount(await core.ledger.record(counterKey));
-      await core.ledger.commit({
-        transfers: [
-          {
-            id: payoutTransferId(payeeId, asset, count + 1),
-            debitAccount: payeeAccount(payeeId),
-            creditAccount: externalAccount(core.settings.payoutRail),
-            asset,
-            amountBaseUnits: balance,
-            code: TransferCode.Payout,
-            reference: `payout ${count + 1} to ${payeeId}`,
-          },
-        ],
-        records: [{ key: counterKey, value: encodeCbor(count + 1) }],
-      });
-      core.payoutsDue.delete(payeeId, asset);
-      payouts++;
-      core.counters.payouts++;
-      core.logger.info({ payee: payeeId, asset, amount: balance.toString() }, 'payout recorded');
     }
-    return payouts;
+    return failure === undefined ? { payouts } : { payouts, failure };
+  }
+
+  /** Pays one payee out if its balance is at the threshold; whether it did. */
+  private async payOutOne(payeeId: string, asset: string, threshold: bigint): Promise<boolean> {
+    const { core } = this;
+    const balance = await core.ledger.balance(payeeAccount(payeeId), asset);
+    if (balance < threshold) {
+      core.payoutsDue.delete(payeeId, asset);
+      return false;
+    }
+    const counterKey = `${PAYOUT_COUNT_PREFIX}${payeeId}/${asset}`;
+    const count = decodeCount(await core.ledger.record(counterKey));
+    await core.ledger.commit({
+      transfers: [
+        {
+          id: payoutTransferId(payeeId, asset, count + 1),
+          debitAccount: payeeAccount(payeeId),
+          creditAccount: externalAccount(core.settings.payoutRail),
+          asset,
+          amountBaseUnits: balance,
+          code: TransferCode.Payout,
+          reference: `payout ${count + 1} to ${payeeId}`,
+        },
+      ],
+      records: [{ key: counterKey, value: encodeCbor(count + 1) }],
+    });
+    core.payoutsDue.delete(payeeId, asset);
+    core.counters.payouts++;
+    core.logger.info({ payee: payeeId, asset, amount: balance.toString() }, 'payout recorded');
+    return true;
   }
 }
 

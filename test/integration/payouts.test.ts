@@ -42,12 +42,15 @@ function failingLedger(failing: (request: CommitRequest) => boolean): Ledger {
   });
 }
 
-/** A device of this hub with a USD channel to acme whose vouchers 1–10 (10 000) are acknowledged. */
-async function streamTenThousand(started: Awaited<ReturnType<typeof startTestHub>>) {
+/** A device of this hub with a USD channel to `payeeId` whose vouchers 1–10 (10 000) are acknowledged. */
+async function streamTenThousand(
+  started: Awaited<ReturnType<typeof startTestHub>>,
+  payeeId = 'acme',
+) {
   const device = await makeDevice(started.broker, started.hubKeyPair.publicKey);
   await fund(started.ledger, device.publicKey, 1_000_000n);
   const channel = await device.open({
-    payeeId: 'acme',
+    payeeId,
     asset: 'USD',
     capacityBaseUnits: 100_000n,
     lifetimeS: 3600,
@@ -69,6 +72,30 @@ describe('aggregated payouts', () => {
     expect(await started.ledger.balance(payeeAccount('acme'), 'USD')).toBe(0n);
     expect(await started.ledger.balance(externalAccount('payouts'), 'USD')).toBe(10_000n);
     await device.shutdown();
+  });
+
+  it("one payee's failing payout holds up no other, and is retried at the next run", async () => {
+    let failAcme = true;
+    const ledger = failingLedger(
+      (request) =>
+        failAcme &&
+        request.transfers.some(
+          (t) => t.code === TransferCode.Payout && t.debitAccount === 'payee/acme',
+        ),
+    );
+    const started = await startTestHub(settings, { ledger });
+    running.push(started.hub);
+    const acme = await streamTenThousand(started);
+    const other = await streamTenThousand(started, 'zeta');
+    await expect(started.hub.settleNow()).rejects.toThrow(/disk hiccup/);
+    expect(await ledger.balance(payeeAccount('zeta'), 'USD')).toBe(0n); // paid out regardless
+    expect(await ledger.balance(payeeAccount('acme'), 'USD')).toBe(10_000n);
+    failAcme = false;
+    expect((await started.hub.settleNow()).payouts).toBe(1);
+    expect(await ledger.balance(payeeAccount('acme'), 'USD')).toBe(0n);
+    expect(await ledger.balance(externalAccount('payouts'), 'USD')).toBe(20_000n);
+    await acme.device.shutdown();
+    await other.device.shutdown();
   });
 
   it('pay out after a crash between the settlement commit and the payout commit', async () => {
