@@ -47,3 +47,8 @@ export class FarthingError extends Error {
 export function isFarthingError(error: unknown, code?: ErrorCodeName): error is FarthingError {
   return error instanceof FarthingError && (code === undefined || error.code === code);
 }
+
+/** A caught value as an Error, for callbacks and events that carry one. */
+export function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}

@@ -9,8 +9,8 @@ import { InlineVerifier } from '../hub/inline-verifier.js';
 import { VerifyPool } from '../hub/verify-pool.js';
 import { HubMetrics } from '../hub/metrics.js';
 import type { SignatureVerifier } from '../hub/ports.js';
-import { defaultHubSettings, type HubSettings } from '../hub/settings.js';
-import { checkHubSettings } from '../hub/settings-check.js';
+import type { HubSettings } from '../hub/settings.js';
+import { resolveHubSettings } from '../hub/settings-check.js';
 import { LevelLedger } from '../ledger/level-ledger.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../transport/embedded-broker.js';
 import type { BrokerLink } from '../transport/link.js';
@@ -62,7 +62,7 @@ export interface RunningHub {
 export async function startHubProcess(config: HubProcessConfig): Promise<RunningHub> {
   const { logger } = config;
   // Before anything is opened or listening: the hub would refuse them anyway, later.
-  checkHubSettings({ ...defaultHubSettings, ...config.settings });
+  resolveHubSettings(config.settings);
   const dataDir = await openDataDir(config.dataDir);
   const hubKey = dataDir.keyPair.publicKey;
   const hubId = keyId(hubKey);

@@ -1,4 +1,4 @@
-import { FarthingError } from '../errors.js';
+import { asError, FarthingError } from '../errors.js';
 import { fromHex, toHex } from '../protocol/bytes.js';
 import { encodeMessage } from '../protocol/codec.js';
 import type { SignFn } from '../protocol/cose.js';
@@ -261,12 +261,8 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
             this.ackWaiters.push({ seq, resolve, reject }),
           );
     waiting.catch(() => undefined); // handled for fire-and-forget callers; awaiting still throws
-    if (final === undefined && this.status === 'closed') {
-      // Closed by the hub, its CloseReceipt not here yet: asking for it settles this wait.
-      this.close().catch((error: unknown) =>
-        this.rejectAckWaiters(error instanceof Error ? error : new Error(String(error))),
-      );
-    }
+    // Closed by the hub, its CloseReceipt not here yet: asking for it settles this wait.
+    if (final === undefined && this.status === 'closed') this.fetchCloseReceipt();
     return waiting;
   }
 
@@ -429,9 +425,12 @@ export class DeviceChannel extends Emitter<ChannelEvents> {
     if (this.closeReceipt !== undefined) return;
     this.status = 'closed';
     this.host.persistInBackground();
-    this.close().catch((error: unknown) =>
-      this.rejectAckWaiters(error instanceof Error ? error : new Error(String(error))),
-    );
+    this.fetchCloseReceipt();
+  }
+
+  /** Asks for the CloseReceipt: it, or the request failing, settles every ack wait. */
+  private fetchCloseReceipt(): void {
+    this.close().catch((error: unknown) => this.rejectAckWaiters(asError(error)));
   }
 
   /**

@@ -1,7 +1,7 @@
 import type { KeyPair } from '../crypto/keys.js';
 import { signerFor, type CryptoPath } from '../crypto/keys.js';
 import { verifySignature } from '../crypto/verify.js';
-import { FarthingError } from '../errors.js';
+import { asError, FarthingError } from '../errors.js';
 import { bytesEqual, toHex } from '../protocol/bytes.js';
 import { channelIdOf, NONCE_BYTES } from '../protocol/channel-id.js';
 import { decodeMessage, encodeMessage } from '../protocol/codec.js';
@@ -110,9 +110,7 @@ export class Device extends Emitter<DeviceEvents> {
       persist: () => this.persist(),
       nowMs: () => (this.options.nowMs ?? Date.now)(),
       persistInBackground: () => {
-        this.persist().catch((error: unknown) =>
-          this.emit('saveFailed', error instanceof Error ? error : new Error(String(error))),
-        );
+        this.persist().catch((error: unknown) => this.emit('saveFailed', asError(error)));
       },
       resendMs: this.resendMs,
       timeoutMs: this.timeoutMs,
@@ -221,7 +219,7 @@ export class Device extends Emitter<DeviceEvents> {
       await this.persist();
     } catch (error) {
       // The channel stays in memory (the hub holds its escrow) and goes out with the next save.
-      return waiting.pending.reject(error instanceof Error ? error : new Error(String(error)));
+      return waiting.pending.reject(asError(error));
     }
     waiting.pending.resolve(channel);
   }

@@ -29,8 +29,8 @@ import { refuseChannelMessage, UnknownChannelLookups } from './refusals.js';
 import { Responder } from './responder.js';
 import { SerialQueue } from './serial-queue.js';
 import { Settlement, type SettlementRun } from './settlement.js';
-import { defaultHubSettings, type HubSettings } from './settings.js';
-import { checkHubSettings } from './settings-check.js';
+import type { HubSettings } from './settings.js';
+import { resolveHubSettings } from './settings-check.js';
 import { VoucherIntake } from './voucher-intake.js';
 import { InlineVerifier } from './inline-verifier.js';
 
@@ -97,8 +97,7 @@ export class Hub {
   private settlingForThreshold = false;
 
   constructor(private readonly options: HubOptions) {
-    this.settings = { ...defaultHubSettings, ...options.settings };
-    checkHubSettings(this.settings);
+    this.settings = resolveHubSettings(options.settings);
     const hubKey = options.keyPair.publicKey;
     this.hubId = keyId(hubKey);
     this.upPrefix = upWildcard(this.hubId).slice(0, -1);

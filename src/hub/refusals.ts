@@ -27,7 +27,7 @@ export function refuseChannelMessage(
  * The status for a channel that is not in memory: CHANNEL_CLOSED if its durable record says it
  * closed, CHANNEL_UNKNOWN otherwise. Rejects if the ledger cannot be read.
  */
-export async function closedOrUnknown(
+async function closedOrUnknown(
   core: Pick<HubCore, 'ledger'>,
   channelId: Uint8Array,
 ): Promise<number> {

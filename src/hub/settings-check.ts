@@ -1,6 +1,6 @@
 import { FarthingError } from '../errors.js';
 import { ASSET_PATTERN, ID_PATTERN, Limits } from '../protocol/limits.js';
-import type { HubSettings } from './settings.js';
+import { defaultHubSettings, type HubSettings } from './settings.js';
 
 /** Settings that count something or time something: whole numbers, at least 1. */
 const POSITIVE_INTEGERS = [
@@ -20,8 +20,24 @@ const POSITIVE_INTEGERS = [
 const invalid = (message: string): FarthingError =>
   new FarthingError('CONFIG_INVALID', `hub settings: ${message}`);
 
-const isAmount = (value: unknown): value is bigint =>
-  typeof value === 'bigint' && value >= 1n && value <= Limits.maxAmount;
+const checkId = (what: string, id: string): void => {
+  if (!ID_PATTERN.test(id))
+    throw invalid(`${what} ${JSON.stringify(id)} is not 1..64 characters of [A-Za-z0-9_-]`);
+};
+
+/** An amount setting, 1..2^64-1 base units (0 too where `zero` allows it); undefined: unset. */
+const checkAmount = (key: string, value: bigint | undefined, zero = false): void => {
+  if (value === undefined) return;
+  if (value < (zero ? 0n : 1n) || value > Limits.maxAmount)
+    throw invalid(`${key} must be ${zero ? 0 : 1}..2^64-1 base units`);
+};
+
+/** The hub's settings: the defaults under the given ones, checked (checkHubSettings). */
+export function resolveHubSettings(settings: Partial<HubSettings> = {}): HubSettings {
+  const resolved = { ...defaultHubSettings, ...settings };
+  checkHubSettings(resolved);
+  return resolved;
+}
 
 /**
  * Refuses settings a hub would only trip over later, at a request (an asset or rail the ledger
@@ -34,13 +50,8 @@ export function checkHubSettings(settings: HubSettings): void {
     if (!ASSET_PATTERN.test(asset))
       throw invalid(`asset ${JSON.stringify(asset)} is not 1..12 characters of [A-Z0-9]`);
   if (new Set(assets).size !== assets.length) throw invalid('an asset is listed twice');
-  for (const payee of payees ?? [])
-    if (!ID_PATTERN.test(payee))
-      throw invalid(`payee id ${JSON.stringify(payee)} is not 1..64 characters of [A-Za-z0-9_-]`);
-  if (!ID_PATTERN.test(payoutRail))
-    throw invalid(
-      `payout rail ${JSON.stringify(payoutRail)} is not 1..64 characters of [A-Za-z0-9_-]`,
-    );
+  for (const payee of payees ?? []) checkId('payee id', payee);
+  checkId('payout rail', payoutRail);
   if (!Number.isInteger(feeBasisPoints) || feeBasisPoints < 0 || feeBasisPoints > 10_000)
     throw invalid(`the fee must be 0..10000 basis points, not ${feeBasisPoints}`);
   for (const key of POSITIVE_INTEGERS) {
@@ -52,22 +63,12 @@ export function checkHubSettings(settings: HubSettings): void {
     throw invalid(
       `the shortest lifetime (${settings.minLifetimeS} s) is above the longest (${settings.maxLifetimeS} s)`,
     );
-  const amounts = {
-    minCapacityBaseUnits: settings.minCapacityBaseUnits,
-    maxCapacityBaseUnits: settings.maxCapacityBaseUnits,
-    ...(settings.autoFundBaseUnits === undefined
-      ? {}
-      : { autoFundBaseUnits: settings.autoFundBaseUnits }),
-    ...(settings.payoutThresholdBaseUnits === undefined
-      ? {}
-      : { payoutThresholdBaseUnits: settings.payoutThresholdBaseUnits }),
-  };
-  for (const [key, value] of Object.entries(amounts))
-    if (!isAmount(value)) throw invalid(`${key} must be 1..2^64-1 base units`);
-  const threshold = settings.settleThresholdBaseUnits;
+  checkAmount('minCapacityBaseUnits', settings.minCapacityBaseUnits);
+  checkAmount('maxCapacityBaseUnits', settings.maxCapacityBaseUnits);
+  checkAmount('autoFundBaseUnits', settings.autoFundBaseUnits);
+  checkAmount('payoutThresholdBaseUnits', settings.payoutThresholdBaseUnits);
   // 0 is allowed: settle after every group commit.
-  if (typeof threshold !== 'bigint' || threshold < 0n || threshold > Limits.maxAmount)
-    throw invalid('settleThresholdBaseUnits must be 0..2^64-1 base units');
+  checkAmount('settleThresholdBaseUnits', settings.settleThresholdBaseUnits, true);
   if (settings.minCapacityBaseUnits > settings.maxCapacityBaseUnits)
     throw invalid('the smallest capacity is above the largest');
 }

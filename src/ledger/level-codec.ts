@@ -253,8 +253,8 @@ export function accountValueBound(assets: number, tailLength: number): number {
 }
 
 /**
- * version u8 | asOf varint | asset count varint (u8 in version 1) | per asset: length u8, ASCII, balance length u8,
- * balance | tail count varint | tail: varint deltas from 0 (writeSequences).
+ * version u8 | asOf varint | asset count varint (u8 in version 1) | per asset: length u8, ASCII,
+ * balance length u8, balance | tail count varint | tail: varint deltas from 0 (writeSequences).
  */
 export function writeAccountHeader(
   out: Uint8Array,
